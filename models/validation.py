@@ -1,0 +1,411 @@
+"""Reading a dataset's tables and the checks that find what is wrong in them.
+
+Every check appends to a list of :class:`Problem` instead of raising, so one load reports
+everything a user has to fix; :func:`models.data.load_dataset` raises a single
+:class:`DataError` at the end. Soft findings go to a list of warning strings the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MAX_LISTED = 50
+MAX_WARNED = 20
+TRANSFORMS = ("log", "identity")
+_MAX_TEXT = 40
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a dataset.
+
+    Attributes
+    ----------
+    file : file name, e.g. ``"formulations.csv"`` (the folder path for folder-level problems).
+    line : 1-based line as a text editor shows it (header = line 1, first data row = line 2);
+        for Parquet the row number + 2 likewise. ``None`` for file-level problems.
+    message : what is wrong, naming the offending text.
+    """
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}, line {self.line}: {self.message}"
+
+
+class DataError(ValueError):
+    """Raised with every problem found in a dataset folder (not just the first).
+
+    ``str(err)`` names the folder on its first line and lists the problems one per line, the
+    first :data:`MAX_LISTED` of them followed by ``... and N more``; ``err.problems`` holds all.
+    """
+
+    def __init__(self, root: str | Path, problems: Iterable[Problem]) -> None:
+        self.root = Path(root)
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._text())
+
+    def __reduce__(self):  # the constructor takes (root, problems), not the message
+        return (type(self), (self.root, self.problems))
+
+    def _text(self) -> str:
+        n = len(self.problems)
+        noun = "problem" if n == 1 else "problems"
+        lines = [f"{n} {noun} in dataset {self.root}:"]
+        lines += [f"  {p}" for p in self.problems[:MAX_LISTED]]
+        if n > MAX_LISTED:
+            lines.append(f"  ... and {n - MAX_LISTED} more")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A table as read from disk, before any checks.
+
+    Attributes
+    ----------
+    file : file name, used in every problem about this table.
+    frame : the raw cells; all ``str`` for CSV, native types for Parquet.
+    lines : (n_rows,) int64, the line each row is reported under.
+    header_line : 1 for CSV (the header row), ``None`` for Parquet.
+    """
+
+    file: str
+    frame: pd.DataFrame
+    lines: np.ndarray
+    header_line: int | None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def quote(text: object) -> str:
+    """Quote a user-supplied cell for a message, shortening very long text."""
+    s = str(text)
+    if len(s) > _MAX_TEXT:
+        s = s[: _MAX_TEXT - 3] + "..."
+    return f"'{s}'"
+
+
+def require_columns(table: Table, required: Iterable[str], problems: list[Problem]) -> bool:
+    """Check that ``table`` has every required column; return whether it does."""
+    missing = [c for c in required if c not in table.frame.columns]
+    if not missing:
+        return True
+    found = ", ".join(quote(c) for c in table.frame.columns) or "none"
+    noun = "column" if len(missing) == 1 else "columns"
+    problems.append(
+        Problem(
+            table.file,
+            table.header_line,
+            f"missing required {noun} {', '.join(quote(c) for c in missing)}; found: {found}",
+        )
+    )
+    return False
+
+
+def text_cells(
+    table: Table, column: str, problems: list[Problem], *, allow_empty: bool = False
+) -> pd.Series:
+    """Return a column as stripped ``str`` (missing cells as ``""``), reporting empty cells.
+
+    Numeric Parquet columns (integer ids) are turned into their decimal text.
+    """
+    text = _as_text(table.frame[column])
+    if not allow_empty:
+        _report(table, text == "", problems, lambda _: f"{column} is empty")
+    return text
+
+
+def number_cells(
+    table: Table,
+    column: str,
+    problems: list[Problem],
+    *,
+    nonnegative: bool = False,
+    allow_empty: bool = False,
+) -> pd.Series:
+    """Return a column as float64, reporting empty, non-numeric, NaN, infinite (and negative).
+
+    Every bad (or allowed empty) cell is NaN in the result, so callers can keep only
+    ``result.notna()`` rows.
+    """
+    raw = table.frame[column]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        values = raw.astype("float64")
+        text = values  # only read for the messages of bad cells
+        empty = values.isna()
+        nan_text = pd.Series(False, index=values.index)
+    else:
+        text = _as_text(raw)
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        empty = text == ""
+        nan_text = text.str.lower().isin(["nan", "+nan", "-nan"])
+    not_number = values.isna() & ~empty & ~nan_text
+    infinite = np.isinf(values)
+    negative = (values < 0) & ~infinite if nonnegative else pd.Series(False, index=values.index)
+
+    if not allow_empty:
+        _report(table, empty, problems, lambda _: f"{column} is empty")
+    _report(table, nan_text, problems, lambda i: f"{column} {quote(text[i])} is NaN")
+    _report(table, not_number, problems, lambda i: f"{column} {quote(text[i])} is not a number")
+    _report(table, infinite, problems, lambda i: f"{column} {quote(text[i])} is infinite")
+    _report(table, negative, problems, lambda i: f"{column} {quote(text[i])} is negative")
+    return values.where(~(infinite | negative))
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Cells as stripped ``str``, missing as ``""``; float ids from Parquet without ``.0``."""
+    if pd.api.types.is_float_dtype(raw.dtype):
+        return raw.map(_float_text).astype(str)
+    return raw.astype(object).where(raw.notna(), "").astype(str).str.strip()
+
+
+def _float_text(v: float) -> str:
+    if pd.isna(v):
+        return ""
+    return f"{v:.0f}" if float(v).is_integer() else repr(float(v))
+
+
+def _report(
+    table: Table, mask: pd.Series, problems: list[Problem], message: Callable[[int], str]
+) -> None:
+    """Append one problem per row where ``mask`` holds; ``message(i)`` words it for row i."""
+    for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        problems.append(Problem(table.file, int(table.lines[i]), message(i)))
+
+
+def capped(messages: list[str], what: str) -> list[str]:
+    """The first :data:`MAX_WARNED` messages, then one line counting the rest."""
+    if len(messages) <= MAX_WARNED:
+        return messages
+    return [*messages[:MAX_WARNED], f"... and {len(messages) - MAX_WARNED} more {what}"]
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def read_table(root: Path, name: str, problems: list[Problem]) -> Table | None:
+    """Read ``NAME.csv`` or ``NAME.parquet`` from ``root``; ``None`` if absent or unreadable."""
+    csv, parquet = root / f"{name}.csv", root / f"{name}.parquet"
+    if csv.exists() and parquet.exists():
+        problems.append(
+            Problem(csv.name, None, f"both {csv.name} and {parquet.name} exist; keep only one")
+        )
+        return None
+    if csv.exists():
+        return _read_csv(csv, problems)
+    if parquet.exists():
+        return _read_parquet(parquet, problems)
+    return None
+
+
+def _read_csv(path: Path, problems: list[Problem]) -> Table | None:
+    try:
+        # Blank lines are read as empty rows (then dropped) so row i stays on line i + 2.
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig"
+        )
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(path.name, None, "file is empty (no header row)"))
+        return None
+    except pd.errors.ParserError as err:
+        line = re.search(r"line (\d+)", str(err))
+        problems.append(
+            Problem(path.name, int(line.group(1)) if line else None,
+                    f"cannot be read as CSV: {str(err).strip()}")
+        )
+        return None
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, None, "cannot be read as CSV: not UTF-8 text"))
+        return None
+    frame = _normalise_columns(frame).fillna("")
+    blank = (frame.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    lines = np.flatnonzero(~blank).astype(np.int64) + 2
+    return Table(path.name, frame[~blank].reset_index(drop=True), lines, header_line=1)
+
+
+def _read_parquet(path: Path, problems: list[Problem]) -> Table | None:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several unrelated types for unreadable files
+        problems.append(Problem(path.name, None, f"cannot be read as Parquet: {err}"))
+        return None
+    frame = _normalise_columns(frame).reset_index(drop=True)
+    return Table(path.name, frame, np.arange(len(frame), dtype=np.int64) + 2, header_line=None)
+
+
+def _normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Match column names case- and space-insensitively, never creating duplicate names."""
+    names: list[str] = []
+    for col in frame.columns:
+        name = str(col).strip().lower()
+        names.append(str(col) if name in names else name)
+    frame.columns = names
+    return frame
+
+
+def read_truth(root: Path, problems: list[Problem]) -> dict | None:
+    """Parse ``truth.json`` if present; it must hold a JSON object."""
+    path = root / "truth.json"
+    if not path.exists():
+        return None
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        problems.append(
+            Problem(path.name, err.lineno, f"is not valid JSON: {err.msg} (column {err.colno})")
+        )
+        return None
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, None, "is not valid JSON: not UTF-8 text"))
+        return None
+    if not isinstance(truth, dict):
+        problems.append(
+            Problem(path.name, None, f"must hold a JSON object, not {type(truth).__name__}")
+        )
+        return None
+    return truth
+
+
+# ----------------------------------------------------------------------------- optional tables
+
+
+def ingredients_table(
+    table: Table | None, used: set[str] | None, problems: list[Problem], warnings: list[str]
+) -> pd.DataFrame | None:
+    """``ingredient, group, name`` (all str), one row per ingredient.
+
+    An ingredient listed twice with different groups is a problem; one never used in a
+    formulation (``used``, when known) is a warning.
+    """
+    if table is None or not require_columns(table, ("ingredient", "group"), problems):
+        return None
+    frame = pd.DataFrame({
+        "ingredient": text_cells(table, "ingredient", problems),
+        "group": text_cells(table, "group", problems, allow_empty=True),
+        "name": _optional_text(table, "name", problems),
+        "line": table.lines,
+    })
+    frame = _first_of_each(table, frame[frame["ingredient"] != ""], "ingredient", ["group"],
+                           problems)
+    if used is not None:
+        warnings += capped(
+            [f"{table.file}, line {line}: ingredient {quote(i)} is never used in a formulation"
+             for i, line in zip(frame["ingredient"], frame["line"], strict=True) if i not in used],
+            "unused ingredients",
+        )
+    return frame.drop(columns="line")
+
+
+def properties_table(
+    table: Table | None, measured: set[str] | None, problems: list[Problem], warnings: list[str]
+) -> pd.DataFrame | None:
+    """``property, group, transform, order``, one row per property; missing columns filled.
+
+    ``transform`` is normalised to ``"log"`` / ``"identity"``; ``order`` is float64 or NaN.
+    """
+    if table is None or not require_columns(table, ("property",), problems):
+        return None
+    transform = _optional_text(table, "transform", problems).str.lower()
+    for i in np.flatnonzero((~transform.isin([*TRANSFORMS, ""])).to_numpy()):
+        problems.append(
+            Problem(table.file, int(table.lines[i]),
+                    f"transform {quote(transform[i])} is not one of "
+                    f"{', '.join(map(quote, TRANSFORMS))} (or empty)")
+        )
+    if "order" in table.frame.columns:
+        order = number_cells(table, "order", problems, allow_empty=True)
+    else:
+        order = pd.Series(np.nan, index=table.frame.index, dtype="float64")
+    frame = pd.DataFrame({
+        "property": text_cells(table, "property", problems),
+        "group": _optional_text(table, "group", problems),
+        "transform": transform.where(transform != "", "identity"),
+        "order": order,
+        "line": table.lines,
+    })
+    frame = _first_of_each(table, frame[frame["property"] != ""], "property",
+                           ["group", "transform", "order"], problems)
+    if measured is not None:
+        warnings += capped(
+            [f"{table.file}, line {line}: property {quote(p)} has no measurements"
+             for p, line in zip(frame["property"], frame["line"], strict=True)
+             if p not in measured],
+            "properties without measurements",
+        )
+    return frame.drop(columns="line")
+
+
+def substitutions_table(
+    table: Table | None, used: set[str] | None, problems: list[Problem], warnings: list[str]
+) -> pd.DataFrame | None:
+    """``ingredient, substitute`` (str), repeated pairs dropped.
+
+    A pair naming an ingredient no formulation uses (``used``, when known) is a warning.
+    """
+    if table is None or not require_columns(table, ("ingredient", "substitute"), problems):
+        return None
+    frame = pd.DataFrame({
+        "ingredient": text_cells(table, "ingredient", problems),
+        "substitute": text_cells(table, "substitute", problems),
+        "line": table.lines,
+    })
+    frame = frame[(frame["ingredient"] != "") & (frame["substitute"] != "")]
+    frame = frame.drop_duplicates(["ingredient", "substitute"]).reset_index(drop=True)
+    if used is not None:
+        messages = []
+        for ing, sub, line in frame.itertuples(index=False):
+            unknown = [quote(x) for x in (ing, sub) if x not in used]
+            if unknown:
+                verb = "is" if len(unknown) == 1 else "are"
+                messages.append(f"{table.file}, line {line}: {' and '.join(unknown)} {verb} "
+                                f"not used in any formulation")
+        warnings += capped(messages, "substitutions naming unknown ingredients")
+    return frame.drop(columns="line")
+
+
+def _optional_text(table: Table, column: str, problems: list[Problem]) -> pd.Series:
+    if column not in table.frame.columns:
+        return pd.Series("", index=table.frame.index, dtype=str)
+    return text_cells(table, column, problems, allow_empty=True)
+
+
+def _first_of_each(
+    table: Table, frame: pd.DataFrame, key: str, columns: list[str], problems: list[Problem]
+) -> pd.DataFrame:
+    """Keep each key's first row, reporting later rows whose ``columns`` differ from it."""
+    first = frame.groupby(key, sort=False)[[*columns, "line"]].transform("first")
+    same = np.ones(len(frame), dtype=bool)
+    for col in columns:
+        a, b = frame[col], first[col]
+        same &= ((a == b) | (a.isna() & b.isna())).to_numpy()
+    for i in np.flatnonzero(~same):
+        row, was = frame.iloc[i], first.iloc[i]
+        differ = [c for c in columns if _shown(row[c]) != _shown(was[c])]
+        now = ", ".join(f"{c} {quote(_shown(row[c]))}" for c in differ)
+        before = ", ".join(f"{c} {quote(_shown(was[c]))}" for c in differ)
+        problems.append(
+            Problem(table.file, int(row["line"]),
+                    f"{key} {quote(row[key])} is listed again with {now}, but with {before} "
+                    f"on line {int(was['line'])}")
+        )
+    return frame.drop_duplicates(key).reset_index(drop=True)
+
+
+def _shown(value: object) -> str:
+    return "" if isinstance(value, float) and np.isnan(value) else str(value)
