@@ -1,0 +1,215 @@
+"""The Mixer: self-attention over one property token and a recipe's ingredient tokens.
+
+Token 0 is the learned vector of the property to predict; tokens 1..T are the ingredients present,
+each its learned code vector combined with its amount. There is no positional encoding, so the
+prediction does not depend on ingredient order, and padded slots are masked out of attention, so
+padding does not change it either. The property token's final state goes through a small head to one
+scalar in that property's standardised units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+AMOUNT_ENCODINGS = ("multiply", "concat", "fourier")
+CODE_ACTIVATIONS = {"none": nn.Identity, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+@dataclass(frozen=True)
+class MixerConfig:
+    """Shape of a Mixer. ``n_ingredients`` counts the padding row (id 0)."""
+
+    n_ingredients: int
+    n_properties: int
+    base_dim: int = 32
+    mixer_dim: int = 64
+    n_layers: int = 3
+    n_heads: int = 4
+    amount_encoding: str = "multiply"
+    fourier_frequencies: int = 4
+    code_activation: str = "none"
+    layer_norm: bool = False
+    dropout: float = 0.0
+    ffn_ratio: int = 2
+    head_hidden: int = 64
+
+    def __post_init__(self) -> None:
+        if self.amount_encoding not in AMOUNT_ENCODINGS:
+            raise ValueError(f"amount_encoding must be one of {AMOUNT_ENCODINGS}, "
+                             f"not {self.amount_encoding!r}")
+        if self.code_activation not in CODE_ACTIVATIONS:
+            raise ValueError(f"code_activation must be one of {tuple(CODE_ACTIVATIONS)}, "
+                             f"not {self.code_activation!r}")
+        if self.mixer_dim % self.n_heads:
+            raise ValueError(f"mixer_dim {self.mixer_dim} is not divisible by n_heads {self.n_heads}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a key padding mask and an explicit-weights path."""
+
+    def __init__(self, dim: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, *, return_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        B, S, D = x.shape
+        q, k, v = self.qkv(x).view(B, S, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)
+        bias = torch.zeros(B, 1, 1, S, dtype=x.dtype, device=x.device)
+        bias = bias.masked_fill(~key_mask[:, None, None, :], float("-inf"))  # (B, 1, 1, S)
+        p = self.dropout if self.training else 0.0
+        if return_weights:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+            weights = scores.softmax(-1)  # (B, H, S, S) attention per head
+            y = F.dropout(weights, p, self.training) @ v
+        else:
+            weights = None
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        return self.out(y.transpose(1, 2).reshape(B, S, D)), weights
+
+
+class Block(nn.Module):
+    """Attention and a feed-forward layer, each added to the residual stream."""
+
+    def __init__(self, config: MixerConfig) -> None:
+        super().__init__()
+        dim = config.mixer_dim
+        norm = nn.LayerNorm if config.layer_norm else nn.Identity
+        self.norm1 = norm(dim)
+        self.attn = Attention(dim, config.n_heads, config.dropout)
+        self.norm2 = norm(dim)
+        hidden = config.ffn_ratio * dim
+        self.ffn = (
+            nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+            if config.ffn_ratio
+            else None
+        )
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, *, return_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        y, weights = self.attn(self.norm1(x), key_mask, return_weights=return_weights)
+        x = x + self.drop(y)
+        if self.ffn is not None:
+            x = x + self.drop(self.ffn(self.norm2(x)))
+        return x, weights
+
+
+class Mixer(nn.Module):
+    """Predicts one property of one recipe.
+
+    Inputs: ``property_ids`` (B,), ``ingredient_ids`` (B, T) with 0 for padding, ``amounts``
+    (B, T) normalised, ``mask`` (B, T) True where an ingredient is present.
+    """
+
+    def __init__(self, config: MixerConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.ingredient_embedding = nn.Embedding(c.n_ingredients, c.base_dim, padding_idx=0)
+        self.property_embedding = nn.Embedding(c.n_properties, c.mixer_dim)
+        self.code_activation = CODE_ACTIVATIONS[c.code_activation]()
+        extra = {"multiply": 0, "concat": 1, "fourier": 1 + 2 * c.fourier_frequencies}
+        self.project = nn.Linear(c.base_dim + extra[c.amount_encoding], c.mixer_dim)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.norm = nn.LayerNorm(c.mixer_dim) if c.layer_norm else nn.Identity()
+        self.head = nn.Sequential(
+            nn.Linear(c.mixer_dim, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, 1)
+        )
+        self.register_buffer(
+            "frequencies", math.pi * 2.0 ** torch.arange(c.fourier_frequencies, dtype=torch.float32),
+            persistent=False,
+        )
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # Without LayerNorm the residual stream grows with depth; shrink what each block adds.
+        scale = 1.0 / math.sqrt(2 * max(self.config.n_layers, 1))
+        for block in self.blocks:
+            with torch.no_grad():
+                block.attn.out.weight.mul_(scale)
+                if block.ffn is not None:
+                    block.ffn[-1].weight.mul_(scale)
+        nn.init.normal_(self.property_embedding.weight, std=0.5)
+
+    # -- the tables analysers read -------------------------------------------------------------
+
+    def ingredient_vectors(self, ingredient_ids: torch.Tensor) -> torch.Tensor:
+        """Code vectors after the code activation, (..., base_dim)."""
+        return self.code_activation(self.ingredient_embedding(ingredient_ids))
+
+    def ingredient_table(self) -> torch.Tensor:
+        """(n_ingredients - 1, base_dim): every real ingredient's vector, padding row excluded."""
+        ids = torch.arange(1, self.config.n_ingredients, device=self.property_embedding.weight.device)
+        return self.ingredient_vectors(ids)
+
+    def property_table(self) -> torch.Tensor:
+        """(n_properties, mixer_dim): every property's task vector."""
+        return self.property_embedding.weight
+
+    # -- forward -------------------------------------------------------------------------------
+
+    def encode_amounts(self, vectors: torch.Tensor, amounts: torch.Tensor) -> torch.Tensor:
+        """Combine code vectors (B, T, base_dim) with amounts (B, T) into (B, T, mixer_dim)."""
+        a = amounts.unsqueeze(-1).to(vectors.dtype)
+        encoding = self.config.amount_encoding
+        if encoding == "multiply":
+            features = vectors * a
+        elif encoding == "concat":
+            features = torch.cat([vectors, a], dim=-1)
+        else:
+            angles = a * self.frequencies  # (B, T, K)
+            features = torch.cat([vectors, a, angles.sin(), angles.cos()], dim=-1)
+        return self.project(features)
+
+    def forward(
+        self,
+        property_ids: torch.Tensor,
+        ingredient_ids: torch.Tensor,
+        amounts: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        ingredient_vectors: torch.Tensor | None = None,
+        property_vectors: torch.Tensor | None = None,
+        return_attention: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Predictions (B,) in standardised units.
+
+        ``ingredient_vectors`` (B, T, base_dim) or ``property_vectors`` (B, mixer_dim) replace the
+        looked-up vectors (substitution experiments). With ``return_attention`` also returns one
+        (B, H, T+1, T+1) weight tensor per layer; token 0 is the property token.
+        """
+        if ingredient_vectors is None:
+            ingredient_vectors = self.ingredient_vectors(ingredient_ids)
+        if property_vectors is None:
+            property_vectors = self.property_embedding(property_ids)
+        tokens = self.encode_amounts(ingredient_vectors, amounts)  # (B, T, D)
+        x = torch.cat([property_vectors.unsqueeze(1), tokens], dim=1)  # (B, T+1, D)
+        present = torch.ones_like(mask[:, :1], dtype=torch.bool)
+        key_mask = torch.cat([present, mask.bool()], dim=1)  # (B, T+1)
+        attention = []
+        for block in self.blocks:
+            x, weights = block(x, key_mask, return_weights=return_attention)
+            attention.append(weights)
+        prediction = self.head(self.norm(x[:, 0])).squeeze(-1)
+        return (prediction, attention) if return_attention else prediction
+
+
+def build_mixer(config: MixerConfig, *, seed: int) -> Mixer:
+    """A freshly initialised Mixer whose weights depend only on ``seed`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Mixer(config)

@@ -1,0 +1,187 @@
+"""A small, generic trainer: AdamW, warm-up then cosine decay, clipping, early stopping.
+
+A residual attention stack without LayerNorm can train well for a while and then blow up to a
+constant prediction. Three guards keep that from reaching the user: gradient clipping, a learning
+rate that warms up and then decays, and early stopping that restores the best validation weights
+(a non-finite loss also stops training). The trainer knows nothing about formulations; it sees
+samples that index into a block of padded recipes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from models.encoding import RecipeTensors
+from models.mixer import Mixer
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: int = 5
+    min_lr_ratio: float = 0.02
+    patience: int = 30
+    grad_clip: float = 1.0
+    seed: int = 0
+    snapshot_every: int = 0  # keep embedding tables every k epochs (0: never)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Measurements as rows into ``recipes``: sample i is recipe ``recipe_index[i]``, property
+    ``property_ids[i]``, standardised target ``targets[i]``."""
+
+    recipes: RecipeTensors
+    recipe_index: torch.Tensor
+    property_ids: torch.Tensor
+    targets: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.recipe_index)
+
+    def batch(self, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(property_ids, ingredient_ids, amounts, mask, targets) for sample rows ``rows``."""
+        r = self.recipes.take(self.recipe_index[rows])
+        return self.property_ids[rows], r.ids, r.amounts, r.mask, self.targets[rows]
+
+
+@dataclass
+class History:
+    """What happened per epoch, and the embedding snapshots for learning dynamics."""
+
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_loss: float = math.inf
+    stop_reason: str = ""
+    snapshots: list[dict] = field(default_factory=list)  # {epoch, ingredients, properties}
+
+    def to_dict(self) -> dict:
+        return {
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "best_validation_loss": self.best_validation_loss,
+            "stop_reason": self.stop_reason,
+        }
+
+
+def learning_rate_factor(epoch: float, config: TrainConfig) -> float:
+    """Linear warm-up over ``warmup_epochs``, then cosine decay to ``min_lr_ratio``."""
+    if epoch < config.warmup_epochs:
+        return (epoch + 1) / (config.warmup_epochs + 1)
+    progress = (epoch - config.warmup_epochs) / max(config.epochs - config.warmup_epochs, 1)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine
+
+
+@torch.no_grad()
+def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 1024) -> np.ndarray:
+    """Standardised predictions for every sample, in order."""
+    was_training = mixer.training
+    mixer.eval()
+    out = []
+    for start in range(0, len(samples), batch_size):
+        rows = torch.arange(start, min(start + batch_size, len(samples)))
+        prop, ids, amounts, mask, _ = samples.batch(rows)
+        out.append(mixer(prop, ids, amounts, mask))
+    mixer.train(was_training)
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+
+def mean_squared_error(mixer: Mixer, samples: Samples) -> float:
+    if len(samples) == 0:
+        return math.nan
+    return float(np.mean((predict_samples(mixer, samples) - samples.targets.numpy()) ** 2))
+
+
+def train(
+    mixer: Mixer,
+    train_samples: Samples,
+    validation_samples: Samples,
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    on_epoch: Callable[[int, dict], bool | None] | None = None,
+) -> History:
+    """Fit ``mixer`` in place and leave it holding its best validation weights.
+
+    ``on_epoch(epoch, record)`` is called after every epoch; returning True stops training (used
+    for pruning in sweeps).
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    optimiser = torch.optim.AdamW(mixer.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history = History()
+    best_state = copy.deepcopy(mixer.state_dict())
+    n = len(train_samples)
+    steps_per_epoch = max(math.ceil(n / config.batch_size), 1)
+    bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        mixer.train()
+        order = torch.randperm(n, generator=generator)
+        total, finite = 0.0, True
+        for step in range(steps_per_epoch):
+            for group in optimiser.param_groups:
+                group["lr"] = config.lr * learning_rate_factor(epoch + step / steps_per_epoch, config)
+            rows = order[step * config.batch_size : (step + 1) * config.batch_size]
+            prop, ids, amounts, mask, target = train_samples.batch(rows)
+            loss = torch.nn.functional.mse_loss(mixer(prop, ids, amounts, mask), target)
+            if not torch.isfinite(loss):
+                finite = False
+                break
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(mixer.parameters(), config.grad_clip)
+            optimiser.step()
+            total += loss.item() * len(rows)
+        train_loss = total / n if finite else math.nan
+        validation_loss = (
+            mean_squared_error(mixer, validation_samples) if len(validation_samples) else train_loss
+        ) if finite else math.nan
+        record = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "validation_loss": validation_loss,
+            "lr": optimiser.param_groups[0]["lr"],
+        }
+        history.epochs.append(record)
+        if config.snapshot_every and epoch % config.snapshot_every == 0:
+            history.snapshots.append(_snapshot(mixer, epoch))
+        if not math.isfinite(validation_loss):
+            history.stop_reason = f"non-finite loss at epoch {epoch}"
+            break
+        if validation_loss < history.best_validation_loss:
+            history.best_validation_loss, history.best_epoch = validation_loss, epoch
+            best_state = copy.deepcopy(mixer.state_dict())
+        bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{validation_loss:.3f}")
+        if epoch - history.best_epoch >= config.patience:
+            history.stop_reason = f"no improvement for {config.patience} epochs"
+            break
+        if on_epoch is not None and on_epoch(epoch, record):
+            history.stop_reason = f"stopped by callback at epoch {epoch}"
+            break
+    else:
+        history.stop_reason = f"reached {config.epochs} epochs"
+    mixer.load_state_dict(best_state)
+    mixer.eval()
+    return history
+
+
+@torch.no_grad()
+def _snapshot(mixer: Mixer, epoch: int) -> dict:
+    return {
+        "epoch": epoch,
+        "ingredients": mixer.ingredient_table().detach().numpy().copy(),
+        "properties": mixer.property_table().detach().numpy().copy(),
+    }
