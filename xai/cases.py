@@ -1,0 +1,112 @@
+"""The (formulation, property) pairs an analysis explains, encoded once for the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from models.data import Dataset
+from models.trained import TrainedModel
+
+
+@dataclass(frozen=True)
+class Cases:
+    """N cases, each one recipe and one property, padded to T slots.
+
+    ``ingredients[i]`` names the ingredients of case i in slot order and ``raw_amounts[i]`` their
+    amounts in the dataset's units; ``ids`` / ``amounts`` (normalised) / ``mask`` are (N, T),
+    ``property_ids`` (N,); ``balance_slot`` (N,) is the slot of the balance ingredient (-1 where a
+    recipe has none or none was named); ``measured`` (N,) is the mean measured value in original
+    units (NaN where the pair was not measured).
+    """
+
+    formulation_ids: tuple[str, ...]
+    properties: tuple[str, ...]
+    ingredients: tuple[tuple[str, ...], ...]
+    raw_amounts: tuple[np.ndarray, ...]
+    property_ids: torch.Tensor
+    ids: torch.Tensor
+    amounts: torch.Tensor
+    mask: torch.Tensor
+    balance_slot: torch.Tensor
+    measured: np.ndarray
+    balance_ingredient: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.formulation_ids)
+
+    def select(self, rows: Sequence[int] | np.ndarray) -> Cases:
+        """A subset of cases, trimmed to its longest recipe."""
+        rows = np.asarray(rows, dtype=np.int64)
+        index = torch.from_numpy(rows)
+        width = max(int(self.mask[index].sum(1).max()) if len(rows) else 1, 1)
+        return Cases(
+            formulation_ids=tuple(self.formulation_ids[i] for i in rows),
+            properties=tuple(self.properties[i] for i in rows),
+            ingredients=tuple(self.ingredients[i] for i in rows),
+            raw_amounts=tuple(self.raw_amounts[i] for i in rows),
+            property_ids=self.property_ids[index],
+            ids=self.ids[index, :width],
+            amounts=self.amounts[index, :width],
+            mask=self.mask[index, :width],
+            balance_slot=self.balance_slot[index],
+            measured=self.measured[rows],
+            balance_ingredient=self.balance_ingredient,
+        )
+
+
+def make_cases(
+    model: TrainedModel,
+    dataset: Dataset,
+    formulation_ids: Sequence[str],
+    properties: Sequence[str] | None = None,
+    *,
+    balance_ingredient: str | None = None,
+) -> Cases:
+    """Encode cases for ``formulation_ids``.
+
+    With ``properties``, every formulation is paired with every listed property; without, with
+    each property measured on it. ``balance_ingredient`` defaults to the one named in the
+    dataset's ``truth.json`` when there is one.
+    """
+    if balance_ingredient is None and dataset.truth:
+        balance_ingredient = dataset.truth.get("balance_ingredient")
+    recipes = dataset.recipes()
+    missing = [f for f in formulation_ids if f not in recipes]
+    if missing:
+        raise ValueError(f"unknown formulations: {missing[:10]}")
+    if properties is not None:
+        unknown = sorted(set(properties) - set(model.properties))
+        if unknown:
+            raise ValueError(f"the model does not predict {unknown}")
+        pairs = pd.DataFrame([(f, p) for f in formulation_ids for p in properties],
+                             columns=["formulation_id", "property"])
+    else:
+        wanted = dataset.measurements[dataset.measurements["formulation_id"].isin(
+            set(formulation_ids))]
+        pairs = wanted[["formulation_id", "property"]].drop_duplicates().reset_index(drop=True)
+        pairs = pairs[pairs["property"].isin(model.properties)].reset_index(drop=True)
+    means = dataset.measurements.groupby(["formulation_id", "property"])["value"].mean()
+    measured = np.array([means.get((f, p), np.nan) for f, p in pairs.itertuples(index=False)])
+    block = model.encoder.encode_recipes([recipes[f] for f in pairs["formulation_id"]])
+    names = tuple(tuple(recipes[f][0]) for f in pairs["formulation_id"])
+    balance = [n.index(balance_ingredient) if balance_ingredient in n else -1 for n in names]
+    return Cases(
+        formulation_ids=tuple(pairs["formulation_id"]),
+        properties=tuple(pairs["property"]),
+        ingredients=names,
+        raw_amounts=tuple(np.asarray(recipes[f][1], dtype=np.float64)
+                          for f in pairs["formulation_id"]),
+        property_ids=torch.tensor([model.encoder.property_id(p) for p in pairs["property"]],
+                                  dtype=torch.long),
+        ids=block.ids,
+        amounts=block.amounts,
+        mask=block.mask,
+        balance_slot=torch.tensor(balance, dtype=torch.long),
+        measured=measured,
+        balance_ingredient=balance_ingredient,
+    )

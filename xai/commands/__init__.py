@@ -1,0 +1,1 @@
+"""Sub-commands of ``xai``; each module has ``add_parser(subparsers, common)``."""

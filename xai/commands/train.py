@@ -1,0 +1,68 @@
+"""``xai train``: fit a Mixer on a dataset folder and save a checkpoint folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import replace
+from pathlib import Path
+
+from models.checkpoint import save_model
+from models.config import load_config
+from models.data import load_dataset
+from models.pipeline import fit_model
+from models.training import TrainConfig
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("train", parents=[common], help="train a Mixer")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
+    p.add_argument("--config", type=Path, help="TOML file with [model] and [train] tables")
+    p.add_argument("--seed", type=int, help="seed for the split, initialisation and batches")
+    p.add_argument("--epochs", type=int, help="maximum number of epochs")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
+    overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
+    train_config = replace(train_config, **overrides)
+    dataset = load_dataset(args.data)
+    model = fit_model(dataset, mixer_options=model_options, train_config=train_config,
+                      progress=not args.quiet)
+    save_model(model, args.out)
+    print(format_metrics(model.metrics))
+    if not args.quiet:
+        print(f"stopped: {model.history.stop_reason}; best epoch {model.history.best_epoch}")
+        print(f"checkpoint written to {args.out}")
+    return 0
+
+
+def format_metrics(metrics: dict) -> str:
+    """A plain-text table of test metrics per property and the headline summary."""
+    header = f"{'property':<26}{'n':>6}{'MAE':>11}{'RMSE':>11}{'R2':>8}{'mean RMSE':>11}{'oracle R2':>11}"
+    lines = ["test split, original units", header, "-" * len(header)]
+    for prop, parts in sorted(metrics["properties"].items()):
+        t = parts["test"]
+        oracle = t.get("oracle_r2")
+        lines.append(
+            f"{prop:<26}{t['n']:>6}{_num(t['mae']):>11}{_num(t['rmse']):>11}{_num(t['r2'], 3):>8}"
+            f"{_num(t['mean_predictor_rmse']):>11}{_num(oracle, 3):>11}"
+        )
+    s = metrics["summary"]
+    lines.append("")
+    lines.append(f"median test R2 over the {s['properties_200plus']} properties with >= 200 "
+                 f"measurements: {_num(s['median_test_r2_200plus'], 3)}")
+    losers = s["loses_to_mean_predictor_100plus"]
+    lines.append("beats the mean predictor on every property with >= 100 measurements"
+                 if not losers else f"does NOT beat the mean predictor on: {', '.join(losers)}")
+    return "\n".join(lines)
+
+
+def _num(value, digits: int | None = None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if digits is not None:
+        return f"{value:.{digits}f}"
+    return f"{value:.4g}"
