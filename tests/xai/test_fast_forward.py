@@ -1,0 +1,83 @@
+"""The property-token forward gives the Mixer's own numbers, values and gradients alike."""
+
+import pytest
+import torch
+
+from models.mixer import MixerConfig, build_mixer
+from xai.fast_forward import property_output
+
+
+def _batch(n_ingredients: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(6, 7, generator=g) > 0.3
+    mask[0] = False  # a recipe with no ingredient at all: only the property token is left
+    mask[1] = True
+    ids = torch.randint(1, n_ingredients, (6, 7), generator=g) * mask
+    amounts = torch.rand(6, 7, generator=g) * 2 * mask
+    properties = torch.randint(0, 3, (6,), generator=g)
+    return properties, ids, amounts, mask
+
+
+def _mixer(**options):
+    config = dict(n_ingredients=15, n_properties=3, base_dim=8, mixer_dim=16, n_heads=4,
+                  head_hidden=8, dropout=0.2)
+    config.update(options)
+    return build_mixer(MixerConfig(**config), seed=3).eval()
+
+
+@pytest.mark.parametrize("encoding", ["multiply", "concat", "fourier"])
+@pytest.mark.parametrize("layer_norm", [False, True])
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_equals_mixer_forward(encoding, layer_norm, n_layers):
+    mixer = _mixer(amount_encoding=encoding, layer_norm=layer_norm, n_layers=n_layers)
+    batch = _batch(15)
+    with torch.no_grad():
+        expected = mixer(*batch)
+        got = property_output(mixer, *batch)
+    assert got.shape == (6,)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    # and in double precision the two agree to rounding
+    mixer = mixer.double()
+    with torch.no_grad():
+        torch.testing.assert_close(property_output(mixer, *batch), mixer(*batch),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_no_blocks_and_no_ffn():
+    for options in ({"n_layers": 0}, {"ffn_ratio": 0, "n_layers": 2}):
+        mixer = _mixer(**options)
+        batch = _batch(15, seed=1)
+        with torch.no_grad():
+            torch.testing.assert_close(property_output(mixer, *batch), mixer(*batch))
+
+
+def test_replacement_vectors():
+    mixer = _mixer(n_layers=2, amount_encoding="fourier")
+    batch = _batch(15, seed=2)
+    g = torch.Generator().manual_seed(5)
+    vectors = torch.randn(6, 7, 8, generator=g)
+    tasks = torch.randn(6, 16, generator=g)
+    with torch.no_grad():
+        expected = mixer(*batch, ingredient_vectors=vectors, property_vectors=tasks)
+        got = property_output(mixer, *batch, ingredient_vectors=vectors, property_vectors=tasks)
+    torch.testing.assert_close(got, expected)
+
+
+def test_gradients_match():
+    mixer = _mixer(n_layers=3, layer_norm=True).double()
+    properties, ids, amounts, mask = _batch(15, seed=4)
+    a1 = amounts.double().requires_grad_()
+    a2 = amounts.double().requires_grad_()
+    mixer(properties, ids, a1, mask).sum().backward()
+    property_output(mixer, properties, ids, a2, mask).sum().backward()
+    assert a1.grad.abs().sum() > 0
+    torch.testing.assert_close(a2.grad, a1.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_training_mode_is_evaluated_without_dropout():
+    mixer = _mixer(n_layers=2, dropout=0.5)
+    batch = _batch(15)
+    with torch.no_grad():
+        expected = mixer(*batch)  # eval mode
+        mixer.train()
+        torch.testing.assert_close(property_output(mixer, *batch), expected)

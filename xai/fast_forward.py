@@ -1,0 +1,114 @@
+"""A Mixer forward that computes only what the property token's output needs.
+
+The prediction is read from token 0 (the property token) after the last block, so the last block
+needs keys and values for every token but a query, attention output and feed-forward layer for
+token 0 alone. Every attention uses the fused ``scaled_dot_product_attention`` kernel. The first
+block's ``qkv`` projection acts on each token separately (its norm is per token too), so callers
+that evaluate one recipe under many coalitions can project each token once and pass the result in
+(``first_qkv``) instead of recomputing it for every coalition.
+
+The numbers equal ``mixer(...)`` in eval mode to float tolerance; dropout is never applied.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from models.mixer import Mixer
+
+
+def property_output(
+    mixer: Mixer,
+    property_ids: torch.Tensor,
+    ingredient_ids: torch.Tensor,
+    amounts: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    ingredient_vectors: torch.Tensor | None = None,
+    property_vectors: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Predictions (B,) in standardised units, as ``mixer(...)`` gives them in eval mode.
+
+    Same inputs as ``Mixer.forward``: ``property_ids`` (B,), ``ingredient_ids`` / ``amounts`` /
+    ``mask`` (B, T), optional replacement vectors. Differentiable with respect to ``amounts`` and
+    the replacement vectors, so gradient methods can use it in place of the full forward.
+    """
+    x = token_states(mixer, property_ids, ingredient_ids, amounts,
+                     ingredient_vectors=ingredient_vectors, property_vectors=property_vectors)
+    present = torch.ones_like(mask[:, :1], dtype=torch.bool)
+    key_mask = torch.cat([present, mask.bool()], dim=1)  # (B, T+1)
+    return run_blocks(mixer, x, key_mask=key_mask)
+
+
+def token_states(
+    mixer: Mixer,
+    property_ids: torch.Tensor,
+    ingredient_ids: torch.Tensor,
+    amounts: torch.Tensor,
+    *,
+    ingredient_vectors: torch.Tensor | None = None,
+    property_vectors: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """(B, T+1, mixer_dim) input states: the property token, then one token per slot."""
+    if ingredient_vectors is None:
+        ingredient_vectors = mixer.ingredient_vectors(ingredient_ids)
+    if property_vectors is None:
+        property_vectors = mixer.property_embedding(property_ids)
+    tokens = mixer.encode_amounts(ingredient_vectors, amounts)  # (B, T, D)
+    return torch.cat([property_vectors.unsqueeze(1).to(tokens.dtype), tokens], dim=1)
+
+
+def first_qkv(mixer: Mixer, x: torch.Tensor) -> torch.Tensor | None:
+    """(..., 3 * mixer_dim): the first block's query/key/value projection of each token in ``x``
+    (None for a Mixer without blocks)."""
+    if not len(mixer.blocks):
+        return None
+    block = mixer.blocks[0]
+    return block.attn.qkv(block.norm1(x))
+
+
+def run_blocks(
+    mixer: Mixer,
+    x: torch.Tensor,
+    *,
+    key_mask: torch.Tensor | None = None,
+    first_qkv: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Predictions (B,) from input states ``x`` (B, S, mixer_dim) whose token 0 is the property
+    token.
+
+    ``key_mask`` (B, S) is True for tokens that take part (None: all of them, which lets the
+    caller drop absent tokens instead of masking them). ``first_qkv`` (B, S, 3 * mixer_dim) is
+    the first block's projection of ``x`` when it is already known.
+    """
+    blocks = mixer.blocks
+    attn_mask = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, S)
+    # without autograd the residual stream is updated in place once it is a tensor of our own
+    in_place = False
+    for index, block in enumerate(blocks):
+        attn = block.attn
+        B, S, D = x.shape
+        shape = (B, S, attn.n_heads, D // attn.n_heads)
+        if index < len(blocks) - 1:
+            qkv = first_qkv if index == 0 and first_qkv is not None else attn.qkv(block.norm1(x))
+            q, k, v = qkv.view(B, S, 3, *shape[2:]).permute(2, 0, 3, 1, 4)  # (B, H, S, dh)
+        else:
+            # only the property token's query is read; keys and values are needed for all
+            if index == 0 and first_qkv is not None:
+                q, kv = first_qkv[:, :1, :D], first_qkv[..., D:]
+            else:
+                h = block.norm1(x)
+                weight, bias = attn.qkv.weight, attn.qkv.bias
+                q, kv = F.linear(h[:, :1], weight[:D], bias[:D]), F.linear(h, weight[D:], bias[D:])
+            k, v = kv.reshape(B, S, 2, *shape[2:]).permute(2, 0, 3, 1, 4)  # (B, H, S, dh)
+            q = q.reshape(B, 1, *shape[2:]).transpose(1, 2)  # (B, H, 1, dh)
+            x = x[:, :1]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, H, S or 1, dh)
+        y = attn.out(y.transpose(1, 2).reshape(B, x.shape[1], D))
+        x = x.add_(y) if in_place else x + y
+        in_place = not torch.is_grad_enabled()
+        if block.ffn is not None:
+            y = block.ffn(block.norm2(x))
+            x = x.add_(y) if in_place else x + y
+    return mixer.head(mixer.norm(x[:, 0])).squeeze(-1)
