@@ -16,7 +16,8 @@ class Attribution:
 
     ``values`` (N, T) is aligned with the cases' ingredient slots; NaN marks padding and slots
     that are not players (the balance ingredient under ``balance`` absence). ``std_errors`` is
-    (N, T) for sampled estimators, None for exact ones. ``prediction`` is f(recipe), ``baseline``
+    (N, T) for estimators that report one (0 for cases computed exactly, NaN off the players),
+    None for methods without one. ``prediction`` is f(recipe), ``baseline``
     f(every player absent); ``completeness_error`` is sum(values) - (prediction - baseline).
     ``settings`` records the method's parameters and per-case diagnostics (steps, convergence).
     """
