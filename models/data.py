@@ -221,6 +221,7 @@ def load_dataset(
     properties = properties_table(tables["properties"], measured, problems, warnings)
     substitutions = substitutions_table(tables["substitutions"], used, problems, warnings)
     truth = read_truth(root, problems)
+    problems += _non_positive_log_values(tables["measurements"], properties)
     if problems:
         raise DataError(root, _sorted(problems))
     assert recipes is not None and measurements is not None  # else a problem was reported
@@ -337,6 +338,24 @@ def _measurement_frame(fid: pd.Series, prop: pd.Series, value: pd.Series) -> pd.
         "property": prop.astype(str),
         "value": value.astype("float64"),
     }).reset_index(drop=True)
+
+
+def _non_positive_log_values(table: Table | None, properties: pd.DataFrame | None) -> list[Problem]:
+    """A property with a ``log`` transform cannot take values <= 0."""
+    if table is None or properties is None or "value" not in table.frame:
+        return []
+    logged = set(properties.loc[properties["transform"] == "log", "property"])
+    if not logged or "property" not in table.frame:
+        return []
+    prop = table.frame["property"].astype(str).str.strip()
+    value = pd.to_numeric(table.frame["value"], errors="coerce")
+    bad = (prop.isin(logged) & (value <= 0)).to_numpy()
+    return [
+        Problem(table.file, int(table.lines[i]),
+                f"value {value.iloc[i]:g} of property {quote(prop.iloc[i])} is not positive, but "
+                "properties.csv gives it a log transform")
+        for i in np.flatnonzero(bad)
+    ]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

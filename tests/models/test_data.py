@@ -97,6 +97,7 @@ def test_blank_lines_and_spaces_do_not_shift_lines(tmp_path):
 def test_optional_tables(tmp_path):
     files = {
         **BASE,
+        "measurements.csv": MEASUREMENTS.replace("NA,visc,-2", "NA,visc,2"),
         "ingredients.csv": "ingredient,group,name,extra\nW,water,Aqua,1\nG,humectant,,2\n"
                            "O,oil,Oil,3\nW,water,Aqua,4\nZ,wax,Wax,5\n",
         "properties.csv": "property,group,transform,order\nvisc,viscosity,LOG,12\n"
@@ -337,3 +338,14 @@ def test_negative_values_and_optional_empty_cells_are_fine(tmp_path):
     ds = load_dataset(write(tmp_path / "d", files))
     assert ds.measurements["value"].min() == -2.0
     assert ds.property_groups() == {} and ds.property_orders() == {}
+
+
+def test_non_positive_value_of_a_log_property_names_the_line(tmp_path):
+    (tmp_path / "formulations.csv").write_text("formulation_id,ingredient,amount\nF1,A,1\nF2,A,2\n")
+    (tmp_path / "measurements.csv").write_text(
+        "formulation_id,property,value\nF1,viscosity,100\nF2,viscosity,0\n")
+    (tmp_path / "properties.csv").write_text("property,group,transform\nviscosity,visc,log\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path)
+    assert "measurements.csv, line 3: value 0 of property 'viscosity' is not positive" in str(
+        err.value)
