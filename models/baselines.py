@@ -1,0 +1,184 @@
+"""Simple reference models on the bag of ingredient amounts, fitted on the Mixer's own split.
+
+A Mixer is only worth its complexity if it beats models that see the same recipes as a plain
+formulation x ingredient matrix of amounts. Three such baselines are fitted per property on
+``split.train`` (the validation part is not used: ridge picks its penalty by leave-one-out on
+the training rows, the tree ensembles keep their defaults), with the same target transform as
+the Mixer (log where ``dataset.property_transforms()`` says so), and scored on ``split.test`` in
+original units with the same metrics as the Mixer's ``metrics["properties"][p]["test"]``.
+
+Amounts enter unscaled: standardising a column that is almost always zero would turn one test
+recipe with that ingredient into an extreme input. Predictions are clipped to the range of the
+training targets (in transformed units), which trees do by construction and which keeps a
+linear model from extrapolating a log target into absurd values. Each fit runs on one thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import RidgeCV
+from threadpoolctl import threadpool_limits
+
+from models.data import Dataset
+from models.metrics import regression_metrics
+from models.splits import Split
+
+FEATURES = "bag of ingredient amounts (formulation x ingredient, original units)"
+
+
+def _ridge(seed: int):
+    return RidgeCV(alphas=np.logspace(-4, 4, 17))
+
+
+def _random_forest(seed: int):
+    return RandomForestRegressor(n_estimators=100, max_features=1 / 3, random_state=seed, n_jobs=1)
+
+
+def _gradient_boosting(seed: int):
+    return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, random_state=seed)
+
+
+BASELINES: dict[str, Callable[[int], object]] = {
+    "ridge": _ridge,
+    "random_forest": _random_forest,
+    "gradient_boosting": _gradient_boosting,
+}
+
+
+@dataclass(frozen=True)
+class BaselinePredictions:
+    """Test-part predictions of each baseline, and the ids the baselines were fitted on.
+
+    ``test_rows`` holds ``formulation_id, property, value`` for every test measurement (original
+    units); ``predictions[name]`` is aligned with it, NaN for a property with fewer than two
+    training measurements. ``mean_predictor`` predicts each property's training mean.
+    """
+
+    train_ids: tuple[str, ...]
+    test_ids: tuple[str, ...]
+    test_rows: pd.DataFrame
+    predictions: dict[str, np.ndarray]
+    mean_predictor: np.ndarray
+
+
+def bag_of_amounts(
+    recipes: dict[str, tuple[list[str], np.ndarray]],
+    formulation_ids: Sequence[str],
+    ingredients: Sequence[str],
+) -> np.ndarray:
+    """(n formulations, n ingredients) amounts; 0 where a recipe lacks an ingredient.
+
+    Ingredients not in ``ingredients`` are left out.
+    """
+    column = {name: j for j, name in enumerate(ingredients)}
+    matrix = np.zeros((len(formulation_ids), len(ingredients)))
+    for i, fid in enumerate(formulation_ids):
+        codes, amounts = recipes[fid]
+        for code, amount in zip(codes, amounts, strict=True):
+            if code in column:
+                matrix[i, column[code]] += amount
+    return matrix
+
+
+def predict_baselines(
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+) -> BaselinePredictions:
+    """Fit each baseline per property on ``split.train`` and predict ``split.test``."""
+    names = list(BASELINES) if names is None else list(names)
+    unknown = sorted(set(names) - set(BASELINES))
+    if unknown:
+        raise ValueError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
+    recipes = dataset.recipes()
+    train = _rows(dataset.measurements, split.train)
+    test = _rows(dataset.measurements, split.test)
+    ingredients = dataset.ingredient_names
+    x_train = bag_of_amounts(recipes, train["formulation_id"].tolist(), ingredients)
+    x_test = bag_of_amounts(recipes, test["formulation_id"].tolist(), ingredients)
+    transforms = dataset.property_transforms()
+    predictions = {name: np.full(len(test), np.nan) for name in names}
+    mean_predictor = np.full(len(test), np.nan)
+    for prop in sorted(set(test["property"])):
+        rows_in = (train["property"] == prop).to_numpy()
+        rows_out = (test["property"] == prop).to_numpy()
+        y = train["value"].to_numpy(np.float64)[rows_in]
+        if len(y):
+            mean_predictor[rows_out] = y.mean()
+        if len(y) < 2:
+            continue
+        log = transforms.get(prop) == "log"
+        target = np.log(y) if log else y
+        for name in names:
+            model = BASELINES[name](seed)
+            with threadpool_limits(limits=1):
+                model.fit(x_train[rows_in], target)
+                z = np.clip(model.predict(x_test[rows_out]), target.min(), target.max())
+            predictions[name][rows_out] = np.exp(z) if log else z
+    return BaselinePredictions(
+        train_ids=tuple(split.train),
+        test_ids=tuple(split.test),
+        test_rows=test,
+        predictions=predictions,
+        mean_predictor=mean_predictor,
+    )
+
+
+def fit_baselines(
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+) -> dict[str, dict[str, dict]]:
+    """Test metrics per baseline per property, original units: ``{name: {property: entry}}``.
+
+    Each entry has the keys of the Mixer's test metrics (``n, mae, rmse, r2,
+    mean_predictor_rmse, mean_predictor_r2``) so the two can sit side by side.
+    """
+    return metrics_from_predictions(predict_baselines(dataset, split, seed=seed, names=names))
+
+
+def metrics_from_predictions(result: BaselinePredictions) -> dict[str, dict[str, dict]]:
+    """Score :class:`BaselinePredictions` per baseline and property."""
+    rows = result.test_rows
+    y = rows["value"].to_numpy(np.float64)
+    out: dict[str, dict[str, dict]] = {name: {} for name in result.predictions}
+    for prop in sorted(set(rows["property"])):
+        here = (rows["property"] == prop).to_numpy()
+        mean_scores = regression_metrics(y[here], result.mean_predictor[here])
+        for name, predicted in result.predictions.items():
+            entry = regression_metrics(y[here], predicted[here])
+            entry["mean_predictor_rmse"] = mean_scores["rmse"]
+            entry["mean_predictor_r2"] = mean_scores["r2"]
+            out[name][prop] = entry
+    return out
+
+
+def baseline_metrics(
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+) -> dict:
+    """The ``baselines`` entry of a model's ``metrics.json``.
+
+    ``models`` is :func:`fit_baselines`' result; ``best`` names, per property, the baseline with
+    the lowest test RMSE; ``split`` says which split they were scored on (pass the Mixer's).
+    """
+    models = fit_baselines(dataset, split, seed=seed, names=names)
+    best = {}
+    for prop in sorted({p for entries in models.values() for p in entries}):
+        scored = [(m[prop]["rmse"], name) for name, m in models.items()
+                  if prop in m and np.isfinite(m[prop]["rmse"])]
+        if scored:
+            best[prop] = min(scored)[1]
+    return {
+        "features": FEATURES,
+        "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
+                  "n_validation": len(split.validation), "n_test": len(split.test)},
+        "seed": int(seed),
+        "models": models,
+        "best": best,
+    }
+
+
+def _rows(measurements: pd.DataFrame, formulation_ids) -> pd.DataFrame:
+    keep = measurements["formulation_id"].isin(set(formulation_ids))
+    return measurements[keep].reset_index(drop=True)
