@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ def fit_model(
     train_config: TrainConfig | None = None,
     split: Split | None = None,
     progress: bool = True,
+    on_epoch: Callable[[int, dict], bool | None] | None = None,
 ) -> TrainedModel:
     """Train a Mixer on ``split.train``, stop early on ``split.validation``, score ``split.test``.
 
@@ -40,6 +42,7 @@ def fit_model(
 
     ``mixer_options`` are :class:`MixerConfig` fields other than the vocabulary sizes. Without a
     split, a seeded random 70/10/20 split by formulation is drawn from ``train_config.seed``.
+    ``on_epoch`` is passed to :func:`models.training.train` (pruning in sweeps).
     """
     train_config = train_config or TrainConfig()
     split = split or random_split(measured_formulations(dataset), seed=train_config.seed)
@@ -69,6 +72,7 @@ def fit_model(
         model.samples(validation_rows, recipes),
         train_config,
         progress=progress,
+        on_epoch=on_epoch,
     )
     model.metrics = evaluate(model, dataset, split)
     model.provenance = {"data_hash": dataset_hash(dataset), "data_root": str(dataset.root)}
