@@ -26,17 +26,17 @@ class MixerConfig:
 
     n_ingredients: int
     n_properties: int
-    base_dim: int = 32
-    mixer_dim: int = 64
-    n_layers: int = 3
+    base_dim: int = 16
+    mixer_dim: int = 32
+    n_layers: int = 2
     n_heads: int = 4
-    amount_encoding: str = "multiply"
+    amount_encoding: str = "fourier"
     fourier_frequencies: int = 4
     code_activation: str = "none"
     layer_norm: bool = False
     dropout: float = 0.0
     ffn_ratio: int = 2
-    head_hidden: int = 64
+    head_hidden: int = 32
 
     def __post_init__(self) -> None:
         if self.amount_encoding not in AMOUNT_ENCODINGS:

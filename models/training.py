@@ -24,13 +24,13 @@ from models.mixer import Mixer
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 200
+    epochs: int = 80
     batch_size: int = 128
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 1e-2
     warmup_epochs: int = 5
     min_lr_ratio: float = 0.02
-    patience: int = 30
+    patience: int = 20
     grad_clip: float = 1.0
     seed: int = 0
     snapshot_every: int = 0  # keep embedding tables every k epochs (0: never)
