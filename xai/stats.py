@@ -1,0 +1,240 @@
+"""Small paired statistics shared by the substitution and reduction experiments.
+
+Every experiment here compares two predictions of the same cases (a swapped vector against the
+original one, a merged vocabulary against the full one), so the statistics are paired: intervals
+for a mean difference and tests on per-case (or per-fold) differences. The resampling work is
+scipy's (:func:`scipy.stats.bootstrap`, :func:`scipy.stats.permutation_test`,
+:func:`scipy.stats.wilcoxon`); this module fixes the conventions (seeded, NaN where there are too
+few pairs, degenerate samples handled) and returns small dataclasses that serialise to JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with a two-sided confidence interval.
+
+    ``method`` names how the interval was made (``bootstrap-bca``, ``bootstrap-percentile``,
+    ``t``, ``t-corrected`` or ``constant`` when every value was the same); ``n`` is the number of
+    pairs it rests on. Bounds are NaN when ``n`` is too small for an interval.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+    n: int
+
+    def excludes_zero(self) -> bool:
+        """Whether the whole interval lies on one side of zero (False when it is undefined)."""
+        return bool(self.low > 0 or self.high < 0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A test of paired values ``x`` against ``y``.
+
+    ``effect_size`` is the matched-pairs rank-biserial correlation for the Wilcoxon test, in
+    [-1, 1]: negative when ``x`` tends to be below ``y``. ``share_less`` is the share of pairs
+    with ``x < y``; ``median_difference`` the median of ``x - y``.
+    """
+
+    test: str
+    n: int
+    statistic: float
+    p_value: float
+    effect_size: float
+    median_difference: float
+    share_less: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bootstrap_interval(
+    samples: tuple[np.ndarray, ...],
+    statistic: Callable[..., np.ndarray],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Paired bootstrap interval of ``statistic(*samples)`` (BCa, percentile if BCa fails).
+
+    ``samples`` are equally long 1-D arrays resampled together (row i of each stays together);
+    ``statistic`` must accept an ``axis`` keyword. NaN pairs are dropped first. With fewer than two
+    pairs the bounds are NaN; when every resample would give the same value the interval is that
+    value.
+    """
+    arrays = [np.asarray(s, dtype=np.float64) for s in samples]
+    if len({len(a) for a in arrays}) != 1:
+        raise ValueError("paired samples must have the same length")
+    keep = np.logical_and.reduce([np.isfinite(a) for a in arrays])
+    arrays = [a[keep] for a in arrays]
+    n = len(arrays[0])
+    if n == 0:
+        return Interval(NAN, NAN, NAN, confidence, "none", 0)
+    estimate = float(statistic(*arrays, axis=-1))
+    if n < 2:
+        return Interval(estimate, NAN, NAN, confidence, "none", n)
+    if all(np.ptp(a) == 0 for a in arrays):
+        return Interval(estimate, estimate, estimate, confidence, "constant", n)
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # degenerate BCa: handled by the fallback
+            result = stats.bootstrap(
+                tuple(arrays), statistic, n_resamples=n_resamples, paired=True,
+                vectorized=True, confidence_level=confidence, method=method,
+                rng=np.random.default_rng(seed), batch=min(n_resamples, 500),
+            )
+        low, high = (float(v) for v in (result.confidence_interval.low,
+                                        result.confidence_interval.high))
+        if math.isfinite(low) and math.isfinite(high):
+            return Interval(estimate, low, high, confidence, f"bootstrap-{method.lower()}", n)
+    return Interval(estimate, NAN, NAN, confidence, "none", n)
+
+
+def mean_interval(
+    values: np.ndarray, *, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> Interval:
+    """Bootstrap interval of the mean of per-case values (e.g. paired differences)."""
+    return bootstrap_interval((values,), np.mean, n_resamples=n_resamples,
+                              confidence=confidence, seed=seed)
+
+
+def mean_difference_interval(
+    x: np.ndarray, y: np.ndarray, *, n_resamples: int = 2000, confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Paired bootstrap interval of mean(x - y)."""
+    d = np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    return mean_interval(d, n_resamples=n_resamples, confidence=confidence, seed=seed)
+
+
+def rmse_difference_interval(
+    error_x: np.ndarray, error_y: np.ndarray, *, n_resamples: int = 2000,
+    confidence: float = 0.95, seed: int = 0,
+) -> Interval:
+    """Paired bootstrap interval of RMSE(x) - RMSE(y) from per-case errors of two predictors."""
+
+    def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.sqrt(np.mean(a**2, axis=axis)) - np.sqrt(np.mean(b**2, axis=axis))
+
+    return bootstrap_interval((error_x, error_y), statistic, n_resamples=n_resamples,
+                              confidence=confidence, seed=seed)
+
+
+def t_interval(
+    differences: np.ndarray, *, confidence: float = 0.95, correction: float = 0.0
+) -> Interval:
+    """Student-t interval of the mean of a few paired differences (folds, seeds).
+
+    A bootstrap of five numbers is unreliable, so few pairs get a t-interval. For k-fold
+    cross-validation the folds share training data and the plain interval is too narrow;
+    ``correction = n_test / n_train`` applies the Nadeau & Bengio (2003) variance correction
+    (variance factor ``1/k + n_test/n_train`` instead of ``1/k``).
+    """
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    method = "t-corrected" if correction else "t"
+    if n == 0:
+        return Interval(NAN, NAN, NAN, confidence, method, 0)
+    mean = float(d.mean())
+    if n < 2:
+        return Interval(mean, NAN, NAN, confidence, method, n)
+    se = math.sqrt(float(d.var(ddof=1)) * (1.0 / n + correction))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * se
+    return Interval(mean, mean - half, mean + half, confidence, method, n)
+
+
+def t_test_pvalue(differences: np.ndarray, *, correction: float = 0.0) -> float:
+    """Two-sided p-value of mean(differences) = 0 with the same (optionally corrected)
+    standard error as :func:`t_interval`; NaN with fewer than two values or no spread."""
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    if n < 2:
+        return NAN
+    se = math.sqrt(float(d.var(ddof=1)) * (1.0 / n + correction))
+    if se == 0:
+        return NAN
+    return float(2 * stats.t.sf(abs(d.mean()) / se, df=n - 1))
+
+
+def sign_flip_pvalue(
+    differences: np.ndarray, *, n_resamples: int = 2000, seed: int = 0,
+    alternative: str = "two-sided",
+) -> float:
+    """Permutation p-value of mean(differences) = 0 by flipping signs of paired differences
+    (exact when there are few enough pairs); NaN with fewer than two pairs or no non-zero
+    difference."""
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    if len(d) < 2 or not np.any(d):
+        return NAN
+    result = stats.permutation_test(
+        (d,), lambda x, axis=-1: np.mean(x, axis=axis), permutation_type="samples",
+        vectorized=True, n_resamples=n_resamples, alternative=alternative,
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.pvalue)
+
+
+def empirical_pvalue(observed: float, null: np.ndarray, *, alternative: str = "less") -> float:
+    """Share of a null sample at least as extreme as ``observed``, with the +1 correction.
+
+    ``alternative="less"``: ``(1 + #(null <= observed)) / (1 + n)``, small when ``observed`` is
+    below nearly all of the null; ``"greater"`` mirrors it. NaN for an empty null or NaN
+    observation.
+    """
+    null = np.asarray(null, dtype=np.float64)
+    null = null[np.isfinite(null)]
+    if len(null) == 0 or not math.isfinite(observed):
+        return NAN
+    if alternative == "less":
+        count = int(np.sum(null <= observed))
+    elif alternative == "greater":
+        count = int(np.sum(null >= observed))
+    else:
+        raise ValueError(f"alternative must be 'less' or 'greater', not {alternative!r}")
+    return (1 + count) / (1 + len(null))
+
+
+def wilcoxon_test(x: np.ndarray, y: np.ndarray) -> PairedTest:
+    """Two-sided Wilcoxon signed-rank test of paired ``x`` against ``y``, with its effect size.
+
+    Zero differences are dropped (Wilcoxon's convention) for both the test and the
+    rank-biserial effect size; with no non-zero difference the statistic and p-value are NaN.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    d = x[keep] - y[keep]
+    n = len(d)
+    share_less = float(np.mean(d < 0)) if n else NAN
+    median = float(np.median(d)) if n else NAN
+    nonzero = d[d != 0]
+    if len(nonzero) == 0:
+        return PairedTest("wilcoxon", n, NAN, NAN, 0.0 if n else NAN, median, share_less)
+    ranks = stats.rankdata(np.abs(nonzero))
+    positive, negative = ranks[nonzero > 0].sum(), ranks[nonzero < 0].sum()
+    effect = float((positive - negative) / (positive + negative))
+    result = stats.wilcoxon(nonzero)
+    return PairedTest("wilcoxon", n, float(result.statistic), float(result.pvalue), effect,
+                      median, share_less)
