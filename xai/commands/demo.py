@@ -1,8 +1,14 @@
-"""``xai demo``: the whole job on the built-in synthetic data, from nothing to results."""
+"""``xai demo``: the whole job on the built-in synthetic data, from nothing to a report.
+
+Synthesises the data, trains a Mixer with the default configuration (keeping embedding
+snapshots, so the report can show how the vectors moved), and writes the audit report, printing
+the path of its ``index.html``.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from models.checkpoint import save_model
@@ -10,7 +16,10 @@ from models.data import load_dataset
 from models.pipeline import fit_model
 from models.synth import generate, write_dataset
 from models.training import TrainConfig
+from xai.commands.report import add_audit_options, audit_options, write_report_folder
 from xai.commands.train import format_metrics
+
+SNAPSHOT_EVERY = 5  # epochs between embedding snapshots, for the learning dynamics
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -18,18 +27,30 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                               help="synthesise data, train and report, all in one go")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for everything")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--formulations", type=int, default=2000, help="number of recipes")
+    p.add_argument("--epochs", type=int,
+                   help=f"maximum training epochs (default {TrainConfig().epochs})")
+    add_audit_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir, model_dir = args.out / "data", args.out / "model"
+    data_dir, model_dir, report_dir = args.out / "data", args.out / "model", args.out / "report"
     say = (lambda *_: None) if args.quiet else print
-    say(f"1/2 writing synthetic data to {data_dir}")
-    write_dataset(generate(seed=args.seed), data_dir)
+    options = audit_options(args)
+    say(f"1/3 writing synthetic data to {data_dir}")
+    write_dataset(generate(seed=args.seed, n_formulations=args.formulations), data_dir)
     dataset = load_dataset(data_dir)
-    say(f"2/2 training a Mixer ({len(dataset.measurements)} measurements)")
-    model = fit_model(dataset, train_config=TrainConfig(seed=args.seed), progress=not args.quiet)
+    say(f"2/3 training a Mixer ({len(dataset.measurements)} measurements)")
+    config = TrainConfig(seed=args.seed, snapshot_every=SNAPSHOT_EVERY)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs, patience=min(config.patience, args.epochs))
+    model = fit_model(dataset, train_config=config, progress=not args.quiet)
     save_model(model, model_dir)
-    print(format_metrics(model.metrics))
-    print(f"model: {model_dir.resolve()}")
+    if not args.quiet:
+        print(format_metrics(model.metrics))
+    say(f"3/3 writing the report to {report_dir}")
+    index = write_report_folder(model, dataset, report_dir, model_dir=model_dir,
+                                options=options, quiet=args.quiet)
+    print(f"report: {index.resolve()}")
     return 0

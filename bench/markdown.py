@@ -1,0 +1,331 @@
+"""BENCHMARKS.md from the raw results of a run: machine, targets, one table per benchmark,
+profiles of the missed targets, and the GPU figures (labelled) where a GPU run was recorded.
+
+``python -m bench.markdown`` re-renders BENCHMARKS.md from ``bench/results-cpu.json`` and
+``bench/results-gpu.json`` without measuring anything (e.g. after adding a GPU run).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.targets import Verdict, check_targets
+
+HERE = Path(__file__).resolve().parent
+CPU_RESULTS = HERE / "results-cpu.json"
+GPU_RESULTS = HERE / "results-gpu.json"
+OUTPUT = HERE.parent / "BENCHMARKS.md"
+
+
+def render(results: dict, gpu: dict | None = None) -> str:
+    """The whole page as Markdown; every figure is read from ``results`` / ``gpu``."""
+    verdicts = check_targets(results)
+    parts = [_header(results), _targets(verdicts)]
+    if "shapley" in results:
+        parts.append(_shapley(results["shapley"]))
+    if "ig" in results:
+        parts.append(_ig(results["ig"], "## 2. Integrated Gradients"))
+    if "training" in results:
+        parts.append(_training(results["training"], "## 3. Training"))
+    if "scale" in results:
+        parts.append(_scale(results["scale"]))
+    parts.append(_gpu(gpu))
+    parts.append(_profiles(results, verdicts))
+    return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
+
+
+def _header(r: dict) -> str:
+    m, load = r["machine"], r.get("load", {})
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `{r['command']}` ({r['mode']} mode) on {m['date']}. Every figure below "
+        f"comes from that run (raw numbers: `{r.get('raw', '-')}`); timings are medians over "
+        "the repeats stated beside them, and each comparison is a ratio of figures measured in "
+        "the same run. Attributions and their errors are in the property's standardised model "
+        "units.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        f"| CPU | {m['cpu']} |",
+        f"| cores | {m['cores']} (torch threads: {m['torch_threads']}) |",
+        f"| memory | {m['memory_gb']} GiB |",
+        f"| system | {m['platform']}, Python {m['python']} |",
+        f"| libraries | {versions} |",
+        f"| 1-minute load average | {_num(load.get('load_at_start'))} at the start, "
+        f"{_num(r.get('load_at_end'))} at the end"
+        f"{'' if load.get('quiet', True) else ' (the machine was busy: figures are noisy)'} |",
+        f"| wall time of the run | {_num(r.get('elapsed_s'), 4)} s |",
+    ]
+    return "\n".join(lines)
+
+
+def _targets(verdicts: list[Verdict]) -> str:
+    rows = ["## Targets", "", "| target | measured | outcome |", "|---|---|---|"]
+    for v in verdicts:
+        rows.append(f"| {v.target} | {v.figure} | **{v.outcome}**: {v.margin} |")
+    return "\n".join(rows)
+
+
+def _shapley(s: dict) -> str:
+    c = s["config"]
+    out = ["## 1. Shapley values", "",
+           f"One trained Mixer, property `{c['property']}`, absence `removed`; "
+           f"{c['recipes_per_size']} recipes per size, one call per recipe (median over the "
+           "recipes). shap's explainers run through `xai.shap_reference` (plain Mixer forward, "
+           "same absence definition, default sample counts). Errors are against this project's "
+           "exact values: largest absolute error over ingredients, and the largest L1 error as a "
+           "share of |f(recipe) - f(nothing)|.", "",
+           "| ingredients | method | s per recipe | max abs error | L1 error / sum |",
+           "|---|---|---|---|---|"]
+    for n, size in s["sizes"].items():
+        for name, m in size["methods"].items():
+            out.append(f"| {n} | {_METHOD_NAMES.get(name, name)} | {_num(m['median_s'])} | "
+                       f"{_num(m['max_abs_error'])} | {_pct(m['max_rel_error'])} |")
+        best = size["sampled"][-1]
+        out.append(f"| {n} | sampled, {best['permutations']} permutations | "
+                   f"{_num(best['median_s'])} | {_num(best['max_abs_error'])} | "
+                   f"{_pct(best['max_rel_error'])} |")
+    out += ["", "Sampled estimator (antithetic permutations) by permutation count: seconds per "
+            "recipe, max abs error, and the largest standard error as a share of "
+            "|f(recipe) - f(nothing)|.", "",
+            "| ingredients | permutations | s per recipe | max abs error | largest SE / sum |",
+            "|---|---|---|---|---|"]
+    for n, size in s["sizes"].items():
+        for g in size["sampled"]:
+            out.append(f"| {n} | {g['permutations']} | {_num(g['median_s'])} | "
+                       f"{_num(g['max_abs_error'])} | {_pct(g['max_se_ratio'])} |")
+    out += ["", "Equal wall time: KernelExplainer against the most permutations that take no "
+            "longer per recipe.", "",
+            "| ingredients | KernelExplainer s | its max abs error | permutations | s | "
+            "max abs error | sampled lower? |", "|---|---|---|---|---|---|---|"]
+    enumerated = []
+    for n, size in s["sizes"].items():
+        e = size["equal_time"]
+        if e is None:
+            continue
+        b = e["sampled"] or {}
+        if e["kernel_max_abs_error"] <= 1e-6:
+            enumerated.append(n)
+        out.append(f"| {n} | {_num(e['kernel_s'])} | {_num(e['kernel_max_abs_error'])} | "
+                   f"{b.get('permutations', '-')} | {_num(b.get('median_s'))} | "
+                   f"{_num(b.get('max_abs_error'))} | {'yes' if e['sampled_better'] else 'no'} |")
+    if enumerated:
+        out += ["", f"At {', '.join(enumerated)} ingredients KernelExplainer's default sample "
+                "count (2n + 2048) covers every coalition, so it enumerates and is exact; the "
+                "equal-time comparison only means something where it samples."]
+    b = s["batch"]
+    k = b["kernel"]
+    how = (f"its per-recipe time over the first {k['n_recipes']} recipes times "
+           f"{b['n_recipes']} (it builds one explainer per recipe)"
+           if k["extrapolated"] else "measured on the whole batch")
+    out += ["", f"Batch of {b['n_recipes']} recipes of {b['players']} ingredients: exact "
+            f"values in one call (median of {len(b['exact']['runs_s'])}) against "
+            f"KernelExplainer ({how}).", "",
+            "| method | batch s | s per recipe | max abs error |", "|---|---|---|---|",
+            f"| exact (this project) | {_num(b['exact']['median_s'])} | "
+            f"{_num(b['exact']['per_recipe_s'])} | 0 |",
+            f"| shap KernelExplainer | {_num(k['batch_s'])} | {_num(k['per_recipe_s'])} | "
+            f"{_num(k['max_abs_error'])} |",
+            "", f"Exact is {b['speedup']:.1f}x faster on the batch."]
+    return "\n".join(out)
+
+
+_METHOD_NAMES = {
+    "exact": "exact (this project, coalition forward)",
+    "exact_plain_forward": "exact, plain padded forward",
+    "shap_kernel": "shap KernelExplainer",
+    "shap_permutation": "shap PermutationExplainer",
+    "shap_exact": "shap ExactExplainer",
+}
+
+
+def _ig(ig: dict, title: str) -> str:
+    c = ig["config"]
+    out = [title, "", f"Device `{ig['device']}`, {ig['n_recipes']} recipes, property "
+           f"`{c['property']}`, zero-amount baseline. Converged: |delta| <= "
+           f"max({c['tolerance']:g} x |f(x) - f(0)|, {c['absolute_floor']:g}). This project's "
+           f"IG: one batched call, adaptive Gauss-Legendre steps up to {c['max_steps']}; "
+           "captum: `IntegratedGradients` on the plain Mixer forward, one recipe per call, "
+           "defaults otherwise.", ""]
+    ours = ig["ours"]
+    if "error" in ours:
+        out.append(f"This project's IG did not run on `{ig['device']}`: `{ours['error']}`")
+        out.append("")
+    out += ["| method | steps | recipes/s | converged | median rel. delta | max rel. delta | "
+            "runs |", "|---|---|---|---|---|---|---|"]
+    if "error" not in ours:
+        steps = ", ".join(f"{k}: {v}" for k, v in ours["steps"].items())
+        out.append(f"| this project | adaptive ({steps}) | {ours['recipes_per_s']:.1f} | "
+                   f"{_pct(ours['converged'])} | {_num(ours['median_rel_delta'])} | "
+                   f"{_num(ours['max_rel_delta'])} | {len(ours['runs_s'])} |")
+    for level in ig["captum"]:
+        out.append(f"| captum per recipe | {level['steps']} | {level['recipes_per_s']:.1f} | "
+                   f"{_pct(level.get('converged'))} | {_num(level.get('median_rel_delta'))} | "
+                   f"{_num(level.get('max_rel_delta'))} | {len(level['runs_s'])} |")
+    if "speedup_default" in ig:
+        out += ["", f"Speed-up over captum at its default 50 steps: {ig['speedup_default']:.1f}x"
+                + ("" if ig.get("speedup_matched") is None else
+                   f"; at the same tolerance ({ig['matched_steps']} steps): "
+                   f"{ig['speedup_matched']:.1f}x") + "."]
+    p = ig.get("pairs", {})
+    if "error" in p:
+        out += ["", f"{p['n_pairs']} (recipe, property) pairs: did not run: `{p['error']}`"]
+    elif p:
+        out += ["", f"{p['n_pairs']} (recipe, property) pairs ({p['n_recipes']} recipes x "
+                f"{len(p['properties'])} properties) in one call: {_num(p['median_s'])} s "
+                f"(median of {len(p['runs_s'])}), {p['pairs_per_s']:.0f} pairs/s, "
+                f"{_pct(p['converged'])} converged, {p['mean_steps']:.1f} steps on average."]
+    return "\n".join(out)
+
+
+def _training(t: dict, title: str) -> str:
+    out = [title, ""]
+    e = t.get("early_stop", {})
+    if "error" in e:
+        out.append(f"Time to early stop: {e['error']}.")
+    elif e:
+        capped = t["config"]["epochs"]
+        out += [f"`fit_model` on the default synthetic data (2,000 recipes) with the default "
+                f"`TrainConfig`{'' if capped is None else f', capped at {capped} epochs'}, "
+                "one run: encoding, training with validation passes, and the final evaluation.",
+                "", "| figure | value |", "|---|---|",
+                f"| wall time of the fit{' (to early stop)' if capped is None else ''} | "
+                f"{_num(e['fit_s'])} s |",
+                f"| epochs run (best epoch) | {e['epochs_run']} ({e['best_epoch']}) |",
+                f"| stop reason | {e['stop_reason']} |",
+                f"| training samples | {e['train_samples']} |",
+                f"| samples/s over the whole fit | {e['samples_per_s_overall']:.0f} |",
+                f"| median test R^2 (properties with >= 200 measurements) | "
+                f"{_num(e['median_test_r2_200plus'])} |"]
+    out += ["", "Training throughput: a fresh Mixer of the same shape on the same samples, no "
+            "validation pass, median seconds per epoch (first epoch left out when more than two "
+            "ran).", "", "| device | samples | batch | s per epoch | samples/s |",
+            "|---|---|---|---|---|"]
+    for device, th in t["throughput"].items():
+        out.append(f"| {device} | {th['samples']} | {th['batch_size']} | "
+                   f"{_num(th['median_epoch_s'])} | {th['samples_per_s']:.0f} |")
+    d = t.get("demo")
+    if d:
+        out += ["", f"`xai demo` end to end (fresh process, one run): {d['wall_s']:.1f} s, "
+                f"peak resident memory {d['peak_rss_mb']:.0f} MiB, exit code "
+                f"{d['returncode']}" + (f"; it printed: \"{d['summary_line']}\"."
+                                        if d.get("summary_line") else ".")]
+    return "\n".join(out)
+
+
+def _scale(s: dict) -> str:
+    extra = " ".join(s["config"].get("report_args", ()))
+    runner = s["runner"] + (f" with `{extra}`" if extra else "")
+    out = ["## 4. Scale", "", f"Runner: {runner}. Each size: synthetic data without "
+           "two properties (10 left), a model trained for "
+           f"{s['config']['train_epochs']} epoch(s) with `xai train`, then the report in a "
+           "fresh process (peak RSS from `getrusage`). One run per size.", "",
+           "| recipes | measurements | report s | report peak RSS | train s | train peak RSS |",
+           "|---|---|---|---|---|---|"]
+    for n, e in s["sizes"].items():
+        r, t = e["report"], e["train"]
+        failed = " (failed)" if r["returncode"] else ""
+        out.append(f"| {n} | {e['measurements']} | {r['wall_s']:.1f}{failed} | "
+                   f"{_gb(r['peak_rss_mb'])} | {t['wall_s']:.1f} | {_gb(t['peak_rss_mb'])} |")
+    g = s.get("growth")
+    if g:
+        out += ["", f"From the smallest to the largest set ({g['recipes']:.0f}x the recipes) "
+                f"the report's time grows {g['time']:.2f}x and its peak memory "
+                f"{g['memory']:.2f}x."]
+    sections = {n: e["report"].get("sections_s") for n, e in s["sizes"].items()}
+    if any(sections.values()):
+        names = list(dict.fromkeys(k for v in sections.values() if v for k in v))
+        out += ["", "Report time by section (seconds):", "",
+                "| section | " + " | ".join(f"{n} recipes" for n in sections) + " |",
+                "|---|" + "---|" * len(sections)]
+        for name in names:
+            out.append(f"| {name} | " + " | ".join(
+                _num((v or {}).get(name)) for v in sections.values()) + " |")
+    for n, e in s["sizes"].items():
+        if e["report"].get("error"):
+            out += ["", f"The report on {n} recipes failed:", "", "```",
+                    e["report"]["error"].strip(), "```"]
+    return "\n".join(out)
+
+
+def _gpu(gpu: dict | None) -> str:
+    out = ["## 5. GPU (labelled)", ""]
+    if not gpu:
+        out.append("GPU figures: not measured. The CPU figures above are the reference.")
+        return "\n".join(out)
+    m = gpu["machine"]
+    out.append(f"Measured on {m.get('gpu', m['device'])} ({m.get('gpu_memory_gb', '?')} GiB, "
+               f"CUDA {m.get('cuda', '?')}), host CPU {m['cpu']} with {m['cores']} cores, "
+               f"torch {m['versions'].get('torch')}, on {m['date']} with `{gpu['command']}`. "
+               "These are not the reference figures; the CPU figures above are.")
+    if "ig" in gpu:
+        out += ["", _ig(gpu["ig"], "### Integrated Gradients on the GPU")]
+    if "training" in gpu:
+        out += ["", _training(gpu["training"], "### Training on the GPU")]
+    return "\n".join(out)
+
+
+def _profiles(results: dict, verdicts: list[Verdict]) -> str:
+    missed = {v.profile for v in verdicts if v.outcome == "missed" and v.profile}
+    out = ["## Where the time goes", "",
+           "cProfile of one call each (own time, top functions); shown for every benchmark, "
+           "and the ones behind a missed target are marked."]
+    shapley = results.get("shapley", {}).get("profile", {})
+    for key, p in shapley.items():
+        mark = " (behind a missed target)" if f"shapley.{key}" in missed else ""
+        what = (f"{p['players']} ingredients" + (f", {p['permutations']} permutations"
+                                                  if "permutations" in p else ""))
+        out += ["", f"### Shapley {key}, {what}{mark}", "", _profile_table(p["top"])]
+    if results.get("ig", {}).get("profile"):
+        mark = " (behind a missed target)" if "ig" in missed else ""
+        out += ["", f"### This project's IG on {results['ig']['n_recipes']} recipes{mark}", "",
+                _profile_table(results["ig"]["profile"])]
+    return "\n".join(out)
+
+
+def _profile_table(rows: list[dict]) -> str:
+    lines = ["| function | calls | own s | cumulative s | share |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| `{r['function']}` | {r['calls']} | {r['own_s']:.3f} | "
+                     f"{r['cumulative_s']:.3f} | {r['share']:.0%} |")
+    return "\n".join(lines)
+
+
+def _num(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}"
+
+
+def _pct(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:.2%}" if x < 0.1 else f"{x:.1%}"
+
+
+def _gb(mib: float) -> str:
+    return f"{mib * 2**20 / 1e9:.2f} GB"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Re-render BENCHMARKS.md from the stored raw results."""
+    del argv
+    if not CPU_RESULTS.exists():
+        print(f"no {CPU_RESULTS}: run `python -m bench.run` first", file=sys.stderr)
+        return 1
+    gpu = json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None
+    OUTPUT.write_text(render(json.loads(CPU_RESULTS.read_text()), gpu))
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,163 @@
+"""``python -m bench.run``: measure everything and rewrite BENCHMARKS.md.
+
+``--quick`` runs smaller sizes (a smoke run of a few minutes). Only a full run of every
+benchmark rewrites BENCHMARKS.md and ``bench/results-cpu.json``; other runs write their page to
+the temporary folder unless ``--out`` says otherwise, so the reference figures stay. ``--device cuda
+--only ig,training --json PATH`` runs the IG and training benchmarks on a GPU and writes the raw
+results only; saved as ``bench/results-gpu.json`` they appear, labelled, on the next page.
+Before measuring, the runner waits (up to ``--max-wait`` seconds) for the 1-minute load average
+to fall below ``--max-load``, and records the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from bench import config as presets
+from bench.fixture import bench_model, recipe_pool
+from bench.ig import device_available, run_ig
+from bench.machine import describe_machine, load_average, wait_for_quiet
+from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, render
+from bench.scale import run_scale
+from bench.shapley import run_shapley
+from bench.training import run_training
+from models.io import atomic_file, to_jsonable
+
+GPU_BENCHMARKS = ("ig", "training")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
+    p.add_argument("--only", help=f"comma-separated subset of {','.join(presets.BENCHMARKS)}")
+    p.add_argument("--device", default="cpu", help="cpu (the reference) or cuda")
+    p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument("--out", type=Path, help="Markdown page to write (full mode: BENCHMARKS.md)")
+    p.add_argument("--workdir", type=Path, help="keep data and models here (default: a "
+                   "temporary folder, removed afterwards)")
+    p.add_argument("--max-load", type=float, default=2.5)
+    p.add_argument("--max-wait", type=float, help="seconds to wait for a quiet machine "
+                   "(default: 1200 in full mode, 0 in quick mode)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = presets.quick() if args.quick else presets.full()
+    device = args.device
+    chosen = _chosen(args.only, device)
+    if not device_available(device):
+        print(f"error: device {device!r} is not available here", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    max_wait = args.max_wait if args.max_wait is not None else (0 if args.quick else 1200)
+    load = wait_for_quiet(args.max_load, max_wait)
+    print(f"load average {load['load_at_start']:.2f}; running {', '.join(chosen)} on {device}")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mixer-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = measure(settings, chosen, device, workdir)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results.update(load=load, command=_command(argv), machine=describe_machine(device))
+    _save(results, args, settings, device)
+    return 0
+
+
+def measure(settings: presets.Settings, chosen: Sequence[str], device: str,
+            workdir: Path) -> dict:
+    """Run the ``chosen`` benchmarks in order; the model trained by the training benchmark is
+    the one the attribution benchmarks explain."""
+    started = time.perf_counter()
+    results: dict = {"mode": settings.mode, "device": device, "benchmarks": list(chosen),
+                     "budget_s": settings.budget_s, "elapsed_by_benchmark_s": {}}
+    trained = None
+
+    def clock(name: str, start: float) -> None:
+        results["elapsed_by_benchmark_s"][name] = time.perf_counter() - start
+
+    if "training" in chosen:
+        start = time.perf_counter()
+        results["training"], trained = run_training(workdir, settings.training, device=device)
+        clock("training", start)
+    if {"shapley", "ig"} & set(chosen):
+        start = time.perf_counter()
+        if trained is None or settings.training.epochs != settings.model_epochs:
+            trained = bench_model(workdir, epochs=settings.model_epochs)
+        pool = recipe_pool(settings.pool)
+        clock("model and recipes", start)
+        if "shapley" in chosen:
+            start = time.perf_counter()
+            results["shapley"] = run_shapley(trained.model, pool, settings.shapley)
+            clock("shapley", start)
+        if "ig" in chosen:
+            start = time.perf_counter()
+            results["ig"] = run_ig(trained.model, pool, settings.ig, device=device)
+            clock("ig", start)
+    if "scale" in chosen:
+        start = time.perf_counter()
+        results["scale"] = run_scale(workdir, settings.scale)
+        clock("scale", start)
+    results["elapsed_s"] = time.perf_counter() - started
+    results["load_at_end"] = load_average()
+    return results
+
+
+def _save(results: dict, args: argparse.Namespace, settings: presets.Settings,
+          device: str) -> None:
+    text = json.dumps(results, indent=2, default=to_jsonable)
+    if args.json is not None:
+        _write(args.json, text)
+        print(f"raw results: {args.json}")
+    if device != "cpu":
+        if args.json is None:
+            print(text)
+        return
+    reference = settings.mode == "full" and results["benchmarks"] == list(presets.BENCHMARKS)
+    if reference:
+        results["raw"] = "bench/results-cpu.json"
+        text = json.dumps(results, indent=2, default=to_jsonable)
+        _write(CPU_RESULTS, text)
+    elif args.json is not None:
+        results["raw"] = str(args.json)
+    out = args.out or (OUTPUT if reference else
+                       Path(tempfile.gettempdir()) / f"BENCHMARKS-{settings.mode}.md")
+    gpu = json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None
+    _write(out, render(results, gpu))
+    print(f"wrote {out}")
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_file(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+def _chosen(only: str | None, device: str) -> list[str]:
+    allowed = presets.BENCHMARKS if device == "cpu" else GPU_BENCHMARKS
+    if only is None:
+        return list(allowed)
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise SystemExit(f"error: {bad} not among {allowed} on {device}")
+    return [n for n in presets.BENCHMARKS if n in names]
+
+
+def _command(argv: Sequence[str] | None) -> str:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python -m bench.run", *args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

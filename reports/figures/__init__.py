@@ -1,0 +1,6 @@
+"""Plot functions: each takes plain numbers and returns a :class:`matplotlib.figure.Figure`
+(never pyplot's current figure); :mod:`reports.figures.base` turns figures into data URIs."""
+
+from reports.figures.base import new_figure, to_png_uri, to_svg_uri
+
+__all__ = ["new_figure", "to_png_uri", "to_svg_uri"]

@@ -1,0 +1,94 @@
+"""Building blocks of view data: what templates loop over.
+
+A section is ``{"id", "title", "reading", "blocks"}``; each block is a plain dict with a
+``kind`` (``figure``, ``table``, ``text``, ``heading``, ``pre``, ``legend``) and already
+formatted strings. Table cells are dicts ``{"text", "cls", "colour", "href", "title"}`` so a
+template never formats or decides anything. All text is escaped by the template engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from matplotlib.figure import Figure
+
+from reports.figures.base import to_png_uri, to_svg_uri
+from reports.palette import Palette
+
+
+def section(id: str, title: str, reading: str, blocks: Sequence[dict] = (), *,
+            available: bool = True) -> dict:
+    return {"id": id, "title": title, "reading": reading, "blocks": list(blocks),
+            "available": available}
+
+
+def unavailable(id: str, title: str, part: dict | None, default: str = "not available") -> dict:
+    """A section that says why it has nothing to show."""
+    reason = (part or {}).get("reason") or default
+    return section(id, title, f"Not available: {reason}.", [], available=False)
+
+
+def is_available(part) -> bool:
+    return isinstance(part, dict) and part.get("available", True) is not False
+
+
+def figure(fig: Figure, alt: str, caption: str = "", *, png: bool = False) -> dict:
+    """A figure block; the figure is serialised (SVG, or PNG for dense raster content)."""
+    src = to_png_uri(fig) if png else to_svg_uri(fig)
+    return {"kind": "figure", "src": src, "alt": alt, "caption": caption}
+
+
+def cell(text, *, cls: str = "", colour: str | None = None, href: str | None = None,
+         title: str | None = None) -> dict:
+    return {"text": "" if text is None else str(text), "cls": cls, "colour": colour,
+            "href": href, "title": title}
+
+
+def num_cell(text: str, **kw) -> dict:
+    """A right-aligned numeric cell."""
+    return cell(text, cls=("num " + kw.pop("cls", "")).strip(), **kw)
+
+
+def group_cell(group: str, palette: Palette) -> dict:
+    """An ingredient group with its palette colour swatch."""
+    return cell(group or "\u2013", colour=palette.group_colour(group or "ungrouped"))
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence], *, caption: str = "",
+          note: str = "", numeric: Sequence[int] = ()) -> dict:
+    """A table block; plain strings become cells, columns listed in ``numeric`` align right."""
+    numeric = set(numeric)
+    body = []
+    for row in rows:
+        out = []
+        for j, value in enumerate(row):
+            c = value if isinstance(value, dict) else cell(value)
+            if j in numeric and "num" not in c["cls"].split():
+                c = {**c, "cls": (c["cls"] + " num").strip()}
+            out.append(c)
+        body.append(out)
+    return {"kind": "table", "columns": list(columns), "rows": body, "caption": caption,
+            "note": note, "numeric": sorted(numeric)}
+
+
+def text(value: str, cls: str = "") -> dict:
+    return {"kind": "text", "text": value, "cls": cls}
+
+
+def heading(value: str) -> dict:
+    return {"kind": "heading", "text": value}
+
+
+def pre(value: str) -> dict:
+    return {"kind": "pre", "text": value}
+
+
+def legend(palette: Palette, ingredients: Iterable[str] | None = None) -> dict:
+    return {"kind": "legend", "items": [{"group": g, "colour": c}
+                                        for g, c in palette.legend(ingredients)]}
+
+
+def verdict_cell(verdict: str) -> dict:
+    """A hypothesis verdict as a coloured badge."""
+    cls = {"supported": "good", "not supported": "bad", "inconclusive": "meh"}.get(verdict, "")
+    return cell(verdict, cls=f"badge {cls}")

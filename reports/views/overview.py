@@ -1,0 +1,145 @@
+"""Views of the data summary and of accuracy per property."""
+
+from __future__ import annotations
+
+from reports.figures import accuracy as figs
+from reports.format import count, fixed, num, pct
+from reports.palette import Palette
+from reports.views.common import (
+    cell,
+    figure,
+    group_cell,
+    is_available,
+    section,
+    table,
+    text,
+    unavailable,
+)
+
+BASELINE_NAMES = {"ridge": "ridge", "random_forest": "random forest",
+                  "gradient_boosting": "gradient boosting"}
+
+
+def data_section(data: dict, palette: Palette) -> dict:
+    title = "Data"
+    if not is_available(data):
+        return unavailable("data", title, data)
+    per_recipe = data["ingredients_per_recipe"]
+    reading = (f"{count(data['n_formulations'])} formulations with "
+               f"{count(data['n_measurements'])} measurements of {data['n_properties']} "
+               f"properties, using {data['n_ingredients']} ingredients "
+               f"({count(per_recipe['min'])} to {count(per_recipe['max'])} per recipe, "
+               f"median {num(per_recipe['median'])}).")
+    groups = data.get("property_groups", {})
+    transforms = data.get("property_transforms", {})
+    rows = [(p, groups.get(p, "") or "\u2013", transforms.get(p, "identity"), count(n))
+            for p, n in sorted(data["measurements_per_property"].items(),
+                               key=lambda kv: (-kv[1], kv[0]))]
+    blocks = [
+        table(["quantity", "value"], [
+            ("formulations", count(data["n_formulations"])),
+            ("measurements", count(data["n_measurements"])),
+            ("ingredients", count(data["n_ingredients"])),
+            ("properties", count(data["n_properties"])),
+            ("ingredients per recipe (min / median / mean / max)",
+             " / ".join(num(per_recipe[k]) for k in ("min", "median", "mean", "max"))),
+            ("repeated (formulation, ingredient) rows summed", count(data["duplicate_pairs"])),
+            ("ground truth (truth.json)", "yes" if data.get("has_truth") else "no"),
+        ], caption="Dataset", numeric=(1,)),
+        table(["property", "group", "transform", "measurements"], rows,
+              caption="Measurements per property", numeric=(3,)),
+    ]
+    per_group = data.get("ingredients_per_group") or {}
+    if per_group and set(per_group) != {""}:
+        named = {g or "ungrouped": n for g, n in per_group.items()}
+        blocks.append(figure(
+            figs.count_bars(named, title="ingredients per expert group", xlabel="ingredients",
+                            colours={g: palette.group_colour(g) for g in named}),
+            "Bar chart of the number of ingredients in each expert group"))
+    frequency = data.get("ingredient_frequency") or {}
+    if frequency:
+        top = list(frequency.items())[:12]
+        blocks.append(table(
+            ["ingredient", "group", "recipes", "share of recipes"],
+            [(name, group_cell(palette.group_of(name), palette), count(n),
+              pct(n / max(data["n_formulations"], 1))) for name, n in top],
+            caption=f"Most used ingredients (12 of {len(frequency)})", numeric=(2, 3)))
+    blocks.append(figure(
+        figs.count_bars(data["measurements_per_property"], title="measurements per property",
+                        xlabel="measurements"),
+        "Bar chart of the number of measurements of each property"))
+    for w in data.get("warnings", []):
+        blocks.append(text(w, "warning"))
+    return section("data", title, reading, blocks)
+
+
+def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
+    title = "Accuracy"
+    if not is_available(accuracy):
+        return unavailable("accuracy", title, accuracy)
+    props = accuracy["properties"]
+    baselines = accuracy.get("baselines") or {}
+    models = baselines.get("models", {})
+    best = baselines.get("best", {})
+    rows, relative = [], {"Mixer": {}}
+    wins = compared = 0
+    for prop in sorted(props):
+        t = props[prop]["test"]
+        b_name = best.get(prop)
+        b = models.get(b_name, {}).get(prop, {}) if b_name else {}
+        mean_rmse = t.get("mean_predictor_rmse")
+        if t.get("rmse") is not None and mean_rmse:
+            relative["Mixer"][prop] = t["rmse"] / mean_rmse
+        for name, entries in models.items():
+            e = entries.get(prop, {})
+            if e.get("rmse") is not None and mean_rmse:
+                relative.setdefault(BASELINE_NAMES.get(name, name), {})[prop] = (
+                    e["rmse"] / mean_rmse)
+        verdict = cell("\u2013")
+        if t.get("rmse") is not None and b.get("rmse") is not None:
+            compared += 1
+            better = t["rmse"] < b["rmse"]
+            wins += better
+            verdict = cell("Mixer" if better else BASELINE_NAMES.get(b_name, b_name),
+                           cls="good" if better else "bad")
+        rows.append((prop, count(t["n"]), num(t["mae"]), num(t["rmse"]), fixed(t["r2"]),
+                     num(mean_rmse), fixed(t.get("oracle_r2")),
+                     BASELINE_NAMES.get(b_name, b_name or "\u2013"), num(b.get("rmse")),
+                     fixed(b.get("r2")), verdict))
+    summary = accuracy.get("summary", {})
+    reading = (f"Median test R\u00b2 {fixed(summary.get('median_test_r2_200plus'))} over the "
+               f"{summary.get('properties_200plus', 0)} properties with at least 200 "
+               f"measurements")
+    if compared:
+        reading += (f"; the Mixer has a lower test RMSE than the best bag-of-amounts baseline "
+                    f"on {wins} of {compared} properties")
+    losers = summary.get("loses_to_mean_predictor_100plus") or []
+    reading += "." if not losers else (
+        f"; it does not beat the mean predictor on {', '.join(losers)}.")
+    split = accuracy.get("split", {})
+    blocks = [
+        text(f"Test split: {count(split.get('n_test'))} formulations "
+             f"({split.get('method', '')} split, seed {split.get('seed')}); training "
+             f"{count(split.get('n_train'))}, validation {count(split.get('n_validation'))}. "
+             "Errors in original units; the oracle R\u00b2 scores the noise-free truth on the "
+             "same rows (the ceiling), where the data have one.", "note"),
+        table(["property", "n", "MAE", "RMSE", "R\u00b2", "mean-predictor RMSE", "oracle R\u00b2",
+               "best baseline", "baseline RMSE", "baseline R\u00b2", "lower RMSE"], rows,
+              caption="Test accuracy per property", numeric=(1, 2, 3, 4, 5, 6, 8, 9)),
+    ]
+    parity = accuracy.get("parity", {})
+    r2 = {p: props[p]["test"].get("r2") for p in props}
+    if parity:
+        blocks.append(figure(figs.parity_grid(parity, transforms, r2),
+                             "Parity plots of measured against predicted values per property",
+                             "Measured against predicted on the test split, original units "
+                             "(dashed: identity; log axes for log-transformed properties)."))
+    if len(relative) > 1:
+        blocks.append(figure(figs.error_comparison(relative),
+                             "Bar chart of test RMSE relative to the mean predictor per model",
+                             f"Baselines: {baselines.get('features', '')}, fitted on the "
+                             "Mixer's training split."))
+    elif "baselines" not in accuracy:
+        blocks.append(text("Baselines were not fitted for this report.", "note"))
+    return section("accuracy", title, reading, blocks)
+

@@ -1,0 +1,239 @@
+"""Views of the representation analysis: embedding geometry and agreement, substitution
+experiments, hypothesis verdicts and learning dynamics."""
+
+from __future__ import annotations
+
+import json
+
+from reports.figures import representations as figs
+from reports.format import count, fixed, num, pvalue, signed
+from reports.palette import Palette, build_palette
+from reports.views.common import (
+    cell,
+    figure,
+    heading,
+    is_available,
+    legend,
+    section,
+    table,
+    text,
+    unavailable,
+    verdict_cell,
+)
+
+KINDS = ("expert", "nearest", "same_group", "random")
+
+
+def representations_section(r: dict, palette: Palette, property_groups: dict[str, str]) -> dict:
+    title = "Representations"
+    if not is_available(r):
+        return unavailable("representations", title, r)
+    ing, prop = r["ingredients"], r["properties"]
+    ia, pa = ing.get("agreement"), prop.get("agreement")
+    reading = "Ingredient vectors: " + _agreement_line(ia) + " Property vectors: " + (
+        _agreement_line(pa))
+    blocks = [text("Distances in the embedding tables' own units; clustering and layout use the "
+                   f"{ing['geometry']['metric']} distance with {ing['geometry']['linkage_method']}"
+                   " linkage. Rare ingredients (in fewer than "
+                   f"{ing['geometry']['rare_threshold']} training recipes) keep vectors close to "
+                   "their initialisation and are left out of the agreement scores.", "note")]
+    rows = []
+    for label, agreement in (("ingredients", ia), ("properties", pa)):
+        if agreement:
+            perm = agreement["permanova"]
+            rows.append((label, count(agreement["n_items"]), count(agreement["n_groups"]),
+                         fixed(agreement["ari"]), fixed(agreement["nmi"]),
+                         f"{fixed(agreement['knn_purity'])} ({fixed(agreement['knn_chance'])})",
+                         fixed(perm["ratio"]), pvalue(perm["p_value"])))
+        else:
+            rows.append((label, "\u2013", "\u2013", "\u2013", "\u2013", "\u2013", "\u2013",
+                         "no expert groups to compare with"))
+    blocks.append(table(["table", "items", "groups", "ARI", "NMI", "kNN purity (chance)",
+                         "within / between", "PERMANOVA p"], rows,
+                        caption="Agreement of the embeddings with expert groups",
+                        numeric=(1, 2, 3, 4, 5, 6, 7)))
+    truth = r.get("truth") or {}
+    if truth:
+        rows = []
+        for label, key in (("ingredient families", "family_recovery"),
+                           ("property groups", "property_group_recovery")):
+            t = truth.get(key) or {}
+            rows.append((label, count(t.get("n")), count(t.get("k")), count(t.get("n_true")),
+                         fixed(t.get("ari")), fixed(t.get("ari_at_true_k"))))
+        blocks.append(table(["true labels", "items", "clusters found", "true groups", "ARI",
+                             "ARI at true k"], rows,
+                            caption="Recovery of the synthetic ground truth",
+                            numeric=(1, 2, 3, 4, 5)))
+
+    g = ing["geometry"]
+    groups = {n: palette.group_of(n) for n in g["names"]}
+    blocks.append(heading("Ingredient vectors"))
+    blocks.append(legend(palette, g["names"]))
+    blocks.append(figure(
+        figs.distance_heatmap(ing["distances"], g["names"], g["linkage"], g["leaf_order"],
+                              {n: palette.colour(n) for n in g["names"]}, metric=g["metric"],
+                              title="ingredient distances, ordered by the dendrogram"),
+        "Heatmap of distances between ingredient vectors with a dendrogram",
+        "Left strip: expert group colour. Blocks of dark cells along the diagonal are "
+        "clusters of similar vectors.", png=True))
+    if g.get("layout"):
+        lay = g["layout"]
+        blocks.append(figure(
+            figs.layout_scatter(lay["coords"], g["names"], palette, groups=groups,
+                                rare=g.get("rare", []), method=lay["method"],
+                                title=f"ingredient vectors ({lay['method'].upper()})"),
+            "Scatter plot of ingredient vectors in two dimensions coloured by expert group",
+            lay.get("note") or "Nearby points have similar vectors; colour = expert group."))
+
+    pg = prop["geometry"]
+    prop_palette = build_palette({p: property_groups.get(p, "") or "ungrouped"
+                                  for p in pg["names"]})
+    blocks.append(heading("Property task vectors"))
+    blocks.append(figure(
+        figs.distance_heatmap(prop["distances"], pg["names"], pg["linkage"], pg["leaf_order"],
+                              {p: prop_palette.colour(p) for p in pg["names"]},
+                              metric=pg["metric"], legend=prop_palette.legend(pg["names"]),
+                              title="property distances, ordered by the dendrogram"),
+        "Heatmap of distances between property task vectors with a dendrogram"))
+    if pg.get("layout"):
+        lay = pg["layout"]
+        blocks.append(figure(
+            figs.layout_scatter(lay["coords"], pg["names"], prop_palette,
+                                groups={p: prop_palette.group_of(p) for p in pg["names"]},
+                                method=lay["method"],
+                                title=f"property task vectors ({lay['method'].upper()})"),
+            "Scatter plot of property task vectors in two dimensions coloured by group",
+            lay.get("note", "")))
+    return section("representations", title, reading, blocks)
+
+
+def substitution_section(s: dict) -> dict:
+    title = "Substitution experiments"
+    if not is_available(s) or not is_available(s.get("ingredients")):
+        return unavailable("substitution", title, s.get("ingredients") if is_available(s) else s)
+    ing = s["ingredients"]
+    head = ing["headline"]
+    versus = head.get("versus_random", {})
+    parts = [f"{k.replace('_', ' ')}: {v['verdict']}" for k, v in versus.items()]
+    reading = ("Swapping an ingredient's vector, compared with random donors \u2013 "
+               + ("; ".join(parts) if parts else "no informed donors to compare") + ".")
+    kinds = [k for k in KINDS if k in head.get("kinds", {})]
+    rows = []
+    for kind in kinds:
+        k = head["kinds"][kind]
+        v = versus.get(kind, {})
+        rows.append((kind.replace("_", " "), count(k["n_ingredients"]), count(k["n_swaps"]),
+                     num(k["mean_abs_change"]), num(k["median_abs_change"]),
+                     signed(k["mean_error_change"]), pvalue(v.get("p_value")),
+                     v.get("verdict", "null" if kind == "random" else "\u2013")))
+    blocks = [
+        text(_sentence(head.get("question", "")), "note"),
+        table(["donor", "ingredients", "swaps", "mean |change|", "median |change|",
+               "error change", "p vs random", "verdict"], rows,
+              caption="Prediction changes when an ingredient gets another's vector",
+              note=head.get("units", ""), numeric=(1, 2, 3, 4, 5, 6)),
+        figure(figs.donor_strip(ing["per_ingredient"], kinds),
+               "Strip plot of prediction change per ingredient for each donor kind"),
+    ]
+    skipped = ing.get("skipped", [])
+    if skipped:
+        blocks.append(table(["ingredient", "donor", "kind", "reason"],
+                            [(x["ingredient"], x["donor"], x["donor_kind"], x["reason"])
+                             for x in skipped[:20]],
+                            caption=f"Swaps not run ({len(skipped)})"))
+    props = s.get("properties")
+    if is_available(props) and props:
+        h = props.get("headline", {})
+        blocks.append(heading("Property task-vector substitution"))
+        blocks.append(text(_sentence(h.get("question", "")), "note"))
+        rows = []
+        for p, e in sorted(h.get("properties", {}).items()):
+            rows.append((p, count(e.get("train_count")), count(e.get("n_cases")),
+                         num(e.get("own_mae")), e.get("recommended_donor") or "\u2013",
+                         signed(e.get("recommended_mae_change")),
+                         e.get("best_donor") or "\u2013", signed(e.get("best_mae_change"))))
+        if rows:
+            blocks.append(table(["low-data property", "training", "test cases", "own MAE",
+                                 "recommended donor", "MAE change", "best donor",
+                                 "best MAE change"], rows,
+                                caption="Giving a low-data property another property's vector",
+                                note="MAE in original units; negative change = the donor's "
+                                     "vector predicts better.", numeric=(1, 2, 3, 5, 7)))
+    return section("substitution", title, reading, blocks)
+
+
+def hypotheses_section(h: dict) -> dict:
+    title = "Hypotheses"
+    if not is_available(h):
+        return unavailable("hypotheses", title, h)
+    verdicts = h.get("verdicts", [])
+    tally = {v: sum(x["verdict"] == v for x in verdicts)
+             for v in ("supported", "not supported", "inconclusive")}
+    reading = (f"{tally['supported']} of {len(verdicts)} hypotheses supported, "
+               f"{tally['not supported']} not supported, {tally['inconclusive']} inconclusive "
+               f"(p-values {h.get('correction', 'holm')}-adjusted across hypotheses).")
+    rows = []
+    for v in verdicts:
+        interval = v.get("interval")
+        shown = f"[{num(interval[0])}, {num(interval[1])}]" if interval else "\u2013"
+        evidence = v.get("evidence", {})
+        rows.append((cell(_sentence(v["statement"]), title=v["name"]), verdict_cell(v["verdict"]),
+                     num(v.get("statistic")), pvalue(v.get("p_value")),
+                     pvalue(v.get("adjusted_p")), shown, signed(v.get("effect_size")),
+                     evidence.get("statistic", "") + (f" {v['note']}" if v.get("note") else "")))
+    blocks = [table(["hypothesis", "verdict", "statistic", "p", "adjusted p", "interval",
+                     "effect", "evidence"], rows, caption="Representation hypotheses",
+                    numeric=(2, 3, 4, 6))]
+    for v in verdicts:
+        blocks.append({"kind": "details", "summary": f"Evidence: {v['name']}",
+                       "text": json.dumps(v.get("evidence", {}), indent=1, sort_keys=True,
+                                          default=str)[:4000]})
+    return section("hypotheses", title, reading, blocks)
+
+
+def dynamics_section(d: dict) -> dict:
+    title = "Learning dynamics"
+    if not is_available(d):
+        return unavailable("dynamics", title, d)
+    blocks = []
+    reading = (f"Training stopped: {d.get('stop_reason') or 'unknown'}; best validation loss at "
+               f"epoch {d.get('best_epoch')} of {len(d.get('epochs', []))}.")
+    if d.get("epochs"):
+        blocks.append(figure(figs.loss_curves(d["epochs"], d["train_loss"], d["validation_loss"],
+                                              d.get("best_epoch")),
+                             "Line chart of training and validation loss per epoch"))
+    emb = d.get("embeddings") or {}
+    if emb.get("available"):
+        series = {}
+        for label in ("ingredients", "properties"):
+            t = emb.get(label)
+            if t and any(v is not None for v in t.get("ratio", [])):
+                series[label] = t["ratio"]
+        if series:
+            blocks.append(figure(figs.separation_curves(emb["epochs"], series,
+                                                        ylabel="within / between group distance"),
+                                 "Line chart of group separation of the embeddings per epoch",
+                                 "Below 1: members of an expert group are closer than members "
+                                 "of different groups."))
+            separated = {k: (emb.get(k) or {}).get("separated_at") for k in series}
+            reading += " Groups separated by epoch " + ", ".join(
+                f"{v} ({k})" for k, v in separated.items() if v is not None) + "."
+    else:
+        blocks.append(text(f"Embedding dynamics not available: "
+                           f"{emb.get('reason') or 'no snapshots'}.", "note"))
+    return section("dynamics", title, reading, blocks)
+
+
+def _sentence(value: str) -> str:
+    """Capitalise the first letter (analysers phrase statements in lower case)."""
+    return value[:1].upper() + value[1:]
+
+
+def _agreement_line(a: dict | None) -> str:
+    if not a:
+        return "no expert groups to compare with."
+    p = a["permanova"]
+    closer = p["ratio"] is not None and p["ratio"] < 1
+    return (f"same-group items are {'closer' if closer else 'not closer'} than others "
+            f"(within/between {fixed(p['ratio'])}, PERMANOVA p {pvalue(p['p_value'])}; "
+            f"ARI {fixed(a['ari'])}).")

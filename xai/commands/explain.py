@@ -1,0 +1,180 @@
+"""``xai explain``: attribute a trained Mixer's predictions and check the attributions.
+
+Writes a folder with ``attributions.csv`` (one row per formulation x property x ingredient x
+method) and ``explain.json`` (attention summary, quality checks, global views, ground-truth
+scores, settings), all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from models.checkpoint import load_model
+from models.data import load_dataset
+from models.io import atomic_folder, write_json
+from models.pipeline import measured_formulations
+from models.trained import TrainedModel
+from xai.absence import ABSENCES
+from xai.cases import Cases, make_cases
+from xai.cli import UsageError
+from xai.explain import ExplainConfig, ExplainResult, explain
+
+METHOD_CHOICES = {"ig": ("ig",), "shapley": ("shapley",), "both": ("ig", "shapley")}
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("explain", parents=[common],
+                              help="attribute predictions to ingredients and check them")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--method", choices=sorted(METHOD_CHOICES), default="both",
+                   help="Integrated Gradients, Shapley values or both (default)")
+    p.add_argument("--baseline", choices=ABSENCES, default="removed",
+                   help="what an absent ingredient means (default: removed)")
+    p.add_argument("--balance", metavar="INGREDIENT",
+                   help="balance ingredient, e.g. water (default: from truth.json if any)")
+    p.add_argument("--formulations", nargs="+", metavar="ID",
+                   help="formulations to explain (default: the split's)")
+    p.add_argument("--property", nargs="+", dest="properties", metavar="P",
+                   help="properties to explain (default: those measured on each formulation)")
+    p.add_argument("--split", choices=("test", "all"), default="test",
+                   help="the model's recorded test split (default) or every measured formulation")
+    p.add_argument("--seed", type=int, default=0, help="seed for samples and random orders")
+    p.add_argument("--exact-max", type=int, default=ExplainConfig.shapley_exact_max,
+                   metavar="N", help="enumerate Shapley values exactly up to N players "
+                   "(default %(default)s); sample permutations beyond")
+    p.add_argument("--permutations", type=int, default=ExplainConfig.shapley_permutations,
+                   metavar="N", help="permutations per sampled Shapley case (default "
+                   "%(default)s); more for smaller standard errors")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    dataset = load_dataset(args.data)
+    cases = select_cases(model, dataset, args)
+    if args.exact_max < 0 or args.permutations < 2:
+        raise UsageError("--exact-max must be >= 0 and --permutations >= 2")
+    config = ExplainConfig(methods=METHOD_CHOICES[args.method], absence=args.baseline,
+                           seed=args.seed, shapley_exact_max=args.exact_max,
+                           shapley_permutations=args.permutations, progress=not args.quiet)
+    result = explain(model, cases, config, truth=dataset.truth)
+    with atomic_folder(args.out) as tmp:
+        result.frame().to_csv(tmp / "attributions.csv", index=False)
+        summary = result.to_dict()
+        summary["settings"].update(model=str(args.model), data=str(args.data),
+                                   split=None if args.formulations else args.split)
+        write_json(tmp / "explain.json", summary)
+    print(format_summary(result))
+    if not args.quiet:
+        print(f"wrote {args.out / 'attributions.csv'} and {args.out / 'explain.json'}")
+    return 0
+
+
+def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Cases:
+    """The (formulation, property) cases the arguments ask for, as :class:`Cases`."""
+    if args.formulations:
+        formulations = list(dict.fromkeys(args.formulations))
+        unknown = [f for f in formulations if f not in set(dataset.formulation_ids)]
+        if unknown:
+            raise UsageError(f"{args.data}: unknown formulations {unknown[:10]}")
+    elif args.split == "test":
+        if model.split is None or not model.split.test:
+            raise UsageError(f"the model at {args.model} records no test split; use "
+                             "--split all or --formulations")
+        known = set(dataset.formulation_ids)
+        formulations = [f for f in model.split.test if f in known]
+        if not formulations:
+            raise UsageError(f"none of the model's test formulations are in {args.data}")
+    else:
+        formulations = measured_formulations(dataset)
+    if args.properties:
+        unknown = sorted(set(args.properties) - set(model.properties))
+        if unknown:
+            raise UsageError(f"the model at {args.model} does not predict {unknown}; "
+                             f"it predicts {list(model.properties)}")
+    unseen = model.encoder.unknown_ingredients(dataset.ingredient_names)
+    if unseen:
+        raise UsageError(f"{args.data}: ingredients the model never saw: {unseen[:10]}")
+    if args.balance is not None and args.balance not in set(dataset.ingredient_names):
+        raise UsageError(f"balance ingredient {args.balance!r} is not in {args.data}")
+    cases = make_cases(model, dataset, formulations, args.properties,
+                       balance_ingredient=args.balance)
+    if len(cases) == 0:
+        raise UsageError("nothing to explain: no measured (formulation, property) pairs among "
+                         "the chosen formulations; name properties with --property")
+    if args.baseline == "balance" and cases.balance_ingredient is None:
+        raise UsageError("--baseline balance needs the balance ingredient: name it with "
+                         "--balance (e.g. water)")
+    return cases
+
+
+def format_summary(result: ExplainResult) -> str:
+    """Plain-text ground-truth scores and a short summary of the checks."""
+    s = result.settings
+    lines = [f"explained {s['n_cases']} cases ({s['n_formulations']} formulations, "
+             f"{len(s['properties'])} properties), absence '{s['absence']}', "
+             f"methods {', '.join(result.attributions)}"]
+    if result.truth is not None:
+        lines += _truth_table(result)
+    lines.append("")
+    att = result.attention.to_dict()
+    lines.append(f"attention: property token's share on ingredients after rollout "
+                 f"{_num(att['rollout']['mean'], 3)}" + ("  ** the model barely reads the "
+                                                          "recipe **" if att["flagged"] else ""))
+    for method, check in result.completeness.items():
+        c = check.to_dict()
+        lines.append(f"{method}: completeness max |error| {_num(c['max_abs_error'])}, "
+                     f"{_num(100 * c['share_within_tolerance'], 3)}% within tolerance")
+    if result.agreement is not None:
+        a = result.agreement.to_dict()["overall"]
+        pair = " vs ".join(result.agreement.methods)
+        lines.append(f"{pair}: mean Spearman {_num(a['spearman_mean'], 3)}, "
+                     f"sign agreement {_num(a['sign_agreement_mean'], 3)}")
+    for method, sanity in result.sanity.items():
+        lines.append(f"{method}: randomisation check similarity "
+                     + " -> ".join(_num(v, 2) for v in sanity.spearman)
+                     + (" (falls: passed)" if sanity.passed else " (does NOT fall: failed)"))
+    for method, curves in result.deletion.items():
+        lines.append(f"{method}: deletion order beats random in "
+                     f"{_num(100 * curves.beats_random('positive'), 3)}% of cases (most positive "
+                     f"first), {_num(100 * curves.beats_random('magnitude'), 3)}% (by |value|)")
+    lines.append(f"checks on a sample of {s['check_sample']} cases")
+    return "\n".join(lines)
+
+
+def _truth_table(result: ExplainResult) -> list[str]:
+    truth = result.truth.to_dict()
+    methods = list(truth["attribution"])
+    width = {m: max(12, len(m) + 6) for m in methods}
+    header = f"{'property':<26}" + "".join(f"{m + ' rho':>{width[m]}}{'n':>6}" for m in methods)
+    lines = ["", "ground truth: mean Spearman with the oracle's Shapley values per case",
+             header, "-" * len(header)]
+    props = sorted({p for m in methods for p in truth["attribution"][m]["per_property"]})
+    for prop in props:
+        row = f"{prop:<26}"
+        for m in methods:
+            entry = truth["attribution"][m]["per_property"].get(prop, {})
+            row += f"{_num(entry.get('spearman_mean'), 3):>{width[m]}}{entry.get('n_cases', 0):>6}"
+        lines.append(row)
+    overall = "".join(f"{_num(truth['attribution'][m]['overall']['spearman_mean'], 3):>{width[m]}}"
+                      f"{truth['attribution'][m]['overall']['n_cases']:>6}" for m in methods)
+    lines.append(f"{'all':<26}{overall}")
+    hits = [h for h in truth["interactions"] if h["n_cases"]]
+    if hits:
+        lines.append("")
+        lines.append("known interactions among the top pairs (hit rate vs chance):")
+        for h in hits:
+            lines.append(f"  {h['property']:<24} {'+'.join(h['families']):<34} "
+                         f"{_num(h['hit_rate'], 2):>5} vs {_num(h['chance_rate'], 2):<5} "
+                         f"(n={h['n_cases']})")
+    return lines
+
+
+def _num(value, digits: int | None = None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}g}" if digits is not None else f"{value:.3g}"

@@ -1,0 +1,129 @@
+"""``xai report``: audit a trained Mixer on a dataset and write the report folder.
+
+The folder holds ``index.html`` (self-contained), ``results.json`` (every number the pages
+show), ``attributions.csv`` (one row per formulation x property x ingredient x method) and
+``review/*.html`` (one page per review formulation). It is written to a temporary folder beside
+``--out`` and moved into place at the end, so a failure or an interruption leaves the previous
+report intact. Expert verdicts imported into the previous report (``expert_review.json``) are
+carried over.
+
+``MIXER_XAI_TEST_PAUSE`` (seconds): wait that long after everything is written and before the
+new report replaces the old one. Only the test that interrupts a report half-way uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from models.checkpoint import load_model
+from models.data import load_dataset
+from models.io import atomic_folder, write_json
+from xai.audit import AuditOptions, run_audit
+from xai.review import REVIEW_FILE, ReviewError, fold_review, load_review
+
+PAUSE_VARIABLE = "MIXER_XAI_TEST_PAUSE"
+ABSENCES = ("auto", "removed", "balance", "zero")
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("report", parents=[common],
+                              help="audit a trained Mixer and write an HTML report")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="report folder to write")
+    add_audit_options(p)
+    p.set_defaults(run=run)
+
+
+def add_audit_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``xai report`` and ``xai demo``."""
+    defaults = AuditOptions()
+    p.add_argument("--experiments", type=Path,
+                   help="folder of JSON results from `xai experiment` / `xai sweep` to include")
+    p.add_argument("--max-cases", type=int,
+                   help="(formulation, property) pairs explained with IG and Shapley values "
+                        f"(default {defaults.max_cases})")
+    p.add_argument("--review-pages", type=int,
+                   help="test formulations that get an expert review page "
+                        f"(default {defaults.review_formulations})")
+    p.add_argument("--absence", choices=ABSENCES, default=defaults.absence,
+                   help="what an absent ingredient means (auto: balance when the data name a "
+                        "balance ingredient, else removed)")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="skip fitting the bag-of-amounts baselines")
+    p.add_argument("--quick", action="store_true",
+                   help="a fast preview: fewer cases, permutations and donors, PCA instead of "
+                        "UMAP, no baselines (the options above still apply where given)")
+    p.add_argument("--report-seed", type=int, default=defaults.seed, dest="report_seed",
+                   help="seed for case sampling, permutations and layouts")
+
+
+def audit_options(args: argparse.Namespace) -> AuditOptions:
+    from xai.cli import UsageError
+
+    if args.max_cases is not None and args.max_cases < 1:
+        raise UsageError("--max-cases must be at least 1")
+    if args.review_pages is not None and args.review_pages < 0:
+        raise UsageError("--review-pages must be at least 0")
+    given = {"max_cases": args.max_cases, "review_formulations": args.review_pages}
+    changes = {k: v for k, v in given.items() if v is not None}
+    changes.update(absence=args.absence, seed=args.report_seed, experiments=args.experiments)
+    if args.no_baselines:
+        changes["baselines"] = False
+    return AuditOptions.quick(**changes) if args.quick else AuditOptions(**changes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from xai.cli import UsageError
+
+    model = load_model(args.model)
+    dataset = load_dataset(args.data)
+    unknown = model.encoder.unknown_ingredients(dataset.ingredient_names)
+    if unknown:
+        raise UsageError(f"{args.data}: ingredients the model never saw: {unknown[:10]}")
+    if args.experiments is not None and not args.experiments.is_dir():
+        raise UsageError(f"--experiments {args.experiments}: not a folder")
+    index = write_report_folder(model, dataset, args.out, model_dir=args.model,
+                                options=audit_options(args), quiet=args.quiet)
+    print(f"report: {index.resolve()}")
+    return 0
+
+
+def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
+                        options: AuditOptions, quiet: bool) -> Path:
+    """Audit ``model`` on ``dataset`` and write the report folder ``out`` atomically; returns
+    the path of its ``index.html``."""
+    from xai.cli import UsageError, write_report
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    try:
+        previous = load_review(out)
+    except ReviewError as err:
+        raise UsageError(str(err)) from err
+    say("analysing")
+    audit = run_audit(model, dataset, model_dir=model_dir, options=options, say=say)
+    results = audit.results
+    if previous is not None:
+        results["expert_review"] = fold_review(previous, results)
+    say("writing the report")
+    with atomic_folder(out) as tmp:
+        write_json(tmp / "results.json", results)
+        if audit.attributions is not None:
+            audit.attributions.to_csv(tmp / "attributions.csv", index=False)
+        if previous is not None:
+            write_json(tmp / REVIEW_FILE, previous)
+        write_report(results, tmp)
+        pause = float(os.environ.get(PAUSE_VARIABLE, "0") or 0)
+        if pause > 0:
+            say(f"pausing {pause:g} s before replacing {out}")
+            time.sleep(pause)
+    for problem in results.get("problems", []):
+        print(f"warning: {problem}", file=sys.stderr)
+    return out / "index.html"

@@ -1,0 +1,121 @@
+"""``xai represent``: what the embedding tables learned, tested as hypotheses.
+
+Writes ``represent.json`` (geometry, agreement with expert groups, substitution experiments on
+the model's test split, learning dynamics, hypothesis verdicts, ground-truth scores) and the
+distance matrices as CSV (``ingredient_l2.csv``, ``ingredient_cosine.csv``, ``property_l2.csv``,
+``property_cosine.csv``; names as header and index) into one folder, all at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.checkpoint import load_model
+from models.data import load_dataset
+from models.io import atomic_folder, write_json
+from xai.represent import RepresentResult, Settings, represent
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("represent", parents=[common],
+                              help="analyse the embedding tables and test hypotheses")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder the model was "
+                                                            "trained on")
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--seed", type=int, default=0, help="seed for layouts, permutations, "
+                                                       "bootstraps and random donors")
+    p.add_argument("--metric", choices=("cosine", "l2"), default="cosine",
+                   help="distance used for clustering, layouts and tests")
+    p.add_argument("--layout", choices=("auto", "umap", "pca"), default="auto",
+                   help="2-D layout (auto: UMAP, PCA for tables under 20 rows)")
+    p.add_argument("--permutations", type=int, default=999, help="permutations per test")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--random-donors", type=int, default=20,
+                   help="random donors per ingredient (the substitution null)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from xai.cli import UsageError
+
+    for name in ("permutations", "bootstrap", "random_donors"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    model = load_model(args.model)
+    dataset = load_dataset(args.data)
+    if model.split is None or not model.split.test:
+        raise UsageError(f"{args.model}: the checkpoint records no test split to analyse")
+    missing = sorted(set(model.split.test) - set(dataset.formulation_ids))
+    if missing:
+        raise UsageError(f"{args.data} lacks {len(missing)} formulations of the model's test "
+                         f"split (e.g. {missing[0]!r}); pass the dataset the model was trained on")
+    recipes = dataset.recipes()
+    unknown = model.encoder.unknown_ingredients(
+        [c for f in model.split.test for c in recipes[f][0]])
+    if unknown:
+        raise UsageError(f"the test recipes in {args.data} hold ingredients the model has no "
+                         f"vector for, e.g. {unknown[0]!r}")
+    settings = Settings(metric=args.metric, layout=args.layout,
+                        n_permutations=args.permutations, n_bootstrap=args.bootstrap,
+                        n_random=args.random_donors)
+    result = represent(model, dataset, settings=settings, seed=args.seed,
+                       progress=not args.quiet)
+    write_outputs(result, args.out)
+    print(summary(result))
+    if not args.quiet:
+        print(f"written to {args.out}")
+    return 0
+
+
+def write_outputs(result: RepresentResult, out: Path) -> None:
+    """``represent.json`` and the four distance matrices, replacing ``out`` atomically."""
+    with atomic_folder(out) as tmp:
+        write_json(tmp / "represent.json", result.to_dict())
+        for prefix, g in (("ingredient", result.ingredients), ("property", result.properties)):
+            for metric in ("l2", "cosine"):
+                frame = pd.DataFrame(g.distances(metric), index=list(g.names),
+                                     columns=list(g.names))
+                frame.to_csv(tmp / f"{prefix}_{metric}.csv", float_format="%.6g",
+                             lineterminator="\n")
+
+
+def summary(result: RepresentResult) -> str:
+    """Family-recovery ARI and a table of hypothesis verdicts."""
+    lines = []
+    truth = result.truth
+    if truth:
+        fam, grp = truth["family_recovery"], truth["property_group_recovery"]
+        lines.append(f"family recovery ARI: {_num(fam.get('ari'))} (k = {fam.get('k')} by "
+                     f"silhouette, {fam.get('n_true')} true families; frequent ingredients "
+                     f"{_num(fam.get('ari_frequent'))}; cut at the true k "
+                     f"{_num(fam.get('ari_at_true_k'))})")
+        lines.append(f"property-group recovery ARI: {_num(grp.get('ari'))} (cut at the true k "
+                     f"{_num(grp.get('ari_at_true_k'))})")
+    else:
+        lines.append("family recovery ARI: - (the dataset has no truth.json)")
+    agreement = result.ingredient_agreement
+    if agreement is not None:
+        lines.append(f"expert groups vs ingredient clusters: ARI {_num(agreement.ari)}, "
+                     f"kNN purity {_num(agreement.knn_purity)} (chance "
+                     f"{_num(agreement.knn_chance)})")
+    header = f"{'hypothesis':<36}{'verdict':<16}{'statistic':>11}{'p':>10}{'adj. p':>10}  interval"
+    lines += ["", header, "-" * len(header)]
+    for v in result.verdicts:
+        interval = "" if v.interval is None else f"[{_num(v.interval[0])}, {_num(v.interval[1])}]"
+        lines.append(f"{v.name:<36}{v.verdict:<16}{_num(v.statistic):>11}{_num(v.p_value):>10}"
+                     f"{_num(v.adjusted_p):>10}  {interval}")
+        if v.note and v.verdict == "inconclusive":
+            lines.append(f"{'':<36}({v.note})")
+    return "\n".join(lines)
+
+
+def _num(value) -> str:
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return "-"
+    return f"{float(value):.3g}"

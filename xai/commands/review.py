@@ -1,0 +1,62 @@
+"""``xai review export`` / ``xai review import``: the expert review round-trip of a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from xai.review import ReviewError, import_review, read_results, write_sheet
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("review", help="export a review sheet or import expert verdicts")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser("export", parents=[common],
+                                help="write a CSV sheet for experts to fill in")
+    export.add_argument("--report", type=Path, required=True, help="report folder")
+    export.add_argument("--out", type=Path,
+                        help="CSV file to write (default: REPORT-review.csv beside the folder)")
+    export.set_defaults(run=run_export)
+    imp = actions.add_parser("import", parents=[common],
+                             help="check a filled sheet and store its verdicts in the report")
+    imp.add_argument("sheet", type=Path, help="the filled review sheet (CSV)")
+    imp.add_argument("--report", type=Path, required=True, help="report folder it came from")
+    imp.set_defaults(run=run_import)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from xai.cli import UsageError
+
+    out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
+    try:
+        sheet = write_sheet(read_results(args.report), out)
+    except ReviewError as err:
+        raise UsageError(str(err)) from err
+    if not args.quiet:
+        print(f"wrote {len(sheet)} rows ({sheet['formulation_id'].nunique()} formulations) to "
+              f"{out}; fill in expert_verdict (agree / disagree / unsure) and comment, then run "
+              f"`xai review import {out} --report {args.report}`")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from xai.cli import UsageError
+
+    try:
+        record = import_review(args.sheet, args.report)
+    except ReviewError as err:
+        raise UsageError(str(err)) from err
+    rates = record["rates"]
+    overall = rates["overall"]
+    print(f"imported {len(record['verdicts'])} verdicts: experts agree with "
+          f"{pct(overall['agreement'])} of {overall['n_rated']} rated attributions "
+          f"({overall['n_unsure']} unsure)")
+    for method, r in rates["per_method"].items():
+        print(f"  {method}: {pct(r['agreement'])} of {r['n_rated']} (top {rates['top_k']})")
+    if not args.quiet:
+        print(f"stored in {args.report}; the next `xai report --out {args.report}` shows them")
+    return 0
+
+
+def pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
