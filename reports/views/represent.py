@@ -126,8 +126,14 @@ def substitution_section(s: dict) -> dict:
                      num(k["mean_abs_change"]), num(k["median_abs_change"]),
                      signed(k["mean_error_change"]), pvalue(v.get("p_value")),
                      v.get("verdict", "null" if kind == "random" else "\u2013")))
+    st = ing.get("settings", {})
     blocks = [
         text(_sentence(head.get("question", "")), "note"),
+        text(f"Run on {count(st.get('n_formulations'))} test formulations (a seeded sample), "
+             f"for every property, swapping the {st.get('n_frequent')} most frequent ingredients "
+             f"there and every ingredient with an expert substitute; "
+             f"{st.get('n_random')} random donors per ingredient form the null "
+             f"(pool: {st.get('random_pool')}).", "note"),
         table(["donor", "ingredients", "swaps", "mean |change|", "median |change|",
                "error change", "p vs random", "verdict"], rows,
               caption="Prediction changes when an ingredient gets another's vector",

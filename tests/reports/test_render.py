@@ -115,3 +115,17 @@ def test_the_page_is_self_contained(tiny_audit, tmp_path):
     assert '<nav id="contents"' in html
     for section in SECTION_IDS:
         assert f'<section id="{section}"' in html
+
+
+def test_experiment_results_are_listed(tiny_audit):
+    results = copy.deepcopy(tiny_audit.results)
+    results["experiments"] = {"available": True, "folder": "runs", "unreadable": [],
+                              "results": {"cv.json": {"mixer": {"rmse": [1.5, 2.25]},
+                                                      "note": "<b>bold</b>"}}}
+    view = build_view(results)
+    experiments = next(s for s in view["sections"] if s["id"] == "experiments")
+    assert experiments["available"]
+    rows = [[c["text"] for c in row] for b in experiments["blocks"] if b["kind"] == "table"
+            for row in b["rows"]]
+    assert ["mixer.rmse", "1.50, 2.25"] in rows and ["note", "<b>bold</b>"] in rows
+    assert "&lt;b&gt;bold&lt;/b&gt;" in render_index(view)

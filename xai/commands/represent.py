@@ -108,11 +108,17 @@ def summary(result: RepresentResult) -> str:
     lines += ["", header, "-" * len(header)]
     for v in result.verdicts:
         interval = "" if v.interval is None else f"[{_num(v.interval[0])}, {_num(v.interval[1])}]"
-        lines.append(f"{v.name:<36}{v.verdict:<16}{_num(v.statistic):>11}{_num(v.p_value):>10}"
-                     f"{_num(v.adjusted_p):>10}  {interval}")
+        lines.append(f"{v.name:<36}{v.verdict:<16}{_num(v.statistic):>11}{_p(v.p_value):>10}"
+                     f"{_p(v.adjusted_p):>10}  {interval}")
         if v.note and v.verdict == "inconclusive":
             lines.append(f"{'':<36}({v.note})")
     return "\n".join(lines)
+
+
+def _p(value) -> str:
+    if value is not None and value == 0:
+        return "<1e-300"  # below floating-point resolution
+    return _num(value)
 
 
 def _num(value) -> str:
