@@ -10,6 +10,7 @@ cases converge as with this project's IG. Attributions are in standardised model
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -40,6 +41,8 @@ class IGConfig:
     absolute_floor: float = 1e-5
     max_steps: int = 256
     repeat_budget_s: float = 90.0
+    interference_recipes: int = 40
+    interference_steps: int = 100
     property: str = "viscosity_4pin_10rpm"
 
 
@@ -64,6 +67,11 @@ def run_ig(model: TrainedModel, pool: list[Recipe], config: IGConfig, *, device:
             out["matched_steps"] = None if matched is None else matched["steps"]
             out["speedup_matched"] = (None if matched is None
                                       else ours["recipes_per_s"] / matched["recipes_per_s"])
+        if device == "cpu":
+            say("ig: BLAS thread interference")
+            out["blas_interference"] = _blas_interference(
+                mixer, cases.select(np.arange(min(config.interference_recipes, len(cases)))),
+                config)
         if device == "cpu" and "error" not in ours:
             say("ig: profile")
             out["profile"] = profile_top(lambda: _integrate(mixer, cases, config))
@@ -147,6 +155,28 @@ def _captum_loop(mixer, singles: list[Cases], steps: int) -> np.ndarray:
             return_convergence_delta=True)
         deltas[i] = float(delta.abs().max())
     return deltas
+
+
+def _blas_interference(mixer, cases: Cases, config: IGConfig) -> dict:
+    """captum's per-recipe loop with the BLAS library limited to one thread and with one
+    thread per core.
+
+    Above 64 steps captum computes its Gauss-Legendre nodes with numpy's ``eigvalsh``; a
+    multi-threaded OpenBLAS then leaves threads spinning that compete with torch's for the
+    cores. The runner limits BLAS to one thread for every measurement; this shows what that
+    changes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    singles = [cases.select([i]) for i in range(len(cases))]
+    out = {"steps": config.interference_steps, "n_recipes": len(cases)}
+    for key, limit in (("one_thread", 1), ("per_core", os.cpu_count() or 1)):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            run = timed(lambda: _captum_loop(mixer, singles, config.interference_steps),
+                        repeats=3)
+        out[key] = {**run.to_dict(), "blas_threads": limit}
+    out["slowdown"] = out["per_core"]["median_s"] / out["one_thread"]["median_s"]
+    return out
 
 
 def _pairs(mixer, model: TrainedModel, pool: list[Recipe], config: IGConfig, device: str) -> dict:

@@ -31,6 +31,7 @@ def describe_machine(device: str = "cpu") -> dict:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "torch_threads": torch.get_num_threads(),
+        "blas": blas_threads(),
         "versions": {name: _version(name) for name in PACKAGES},
         "device": device,
     }
@@ -40,6 +41,14 @@ def describe_machine(device: str = "cpu") -> dict:
         info["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
         info["cuda"] = torch.version.cuda
     return info
+
+
+def blas_threads() -> list[dict]:
+    """The BLAS libraries numpy and torch loaded, with their thread counts."""
+    from threadpoolctl import threadpool_info
+
+    return [{"library": i.get("internal_api"), "threads": i.get("num_threads")}
+            for i in threadpool_info() if i.get("user_api") == "blas"]
 
 
 def cpu_model() -> str:

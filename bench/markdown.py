@@ -54,6 +54,7 @@ def _header(r: dict) -> str:
         "|---|---|",
         f"| CPU | {m['cpu']} |",
         f"| cores | {m['cores']} (torch threads: {m['torch_threads']}) |",
+        f"| BLAS | {_blas(m, r)} |",
         f"| memory | {m['memory_gb']} GiB |",
         f"| system | {m['platform']}, Python {m['python']} |",
         f"| libraries | {versions} |",
@@ -63,6 +64,15 @@ def _header(r: dict) -> str:
         f"| wall time of the run | {_num(r.get('elapsed_s'), 4)} s |",
     ]
     return "\n".join(lines)
+
+
+def _blas(m: dict, r: dict) -> str:
+    libraries = ", ".join(f"{b['library']} ({b['threads']} threads by default)"
+                          for b in m.get("blas", [])) or "-"
+    if r.get("blas_limit") is None:
+        return libraries
+    return (f"{libraries}; limited to {r['blas_limit']} thread in the benchmark process (the "
+            "commands run in subprocesses keep the default; see section 2)")
 
 
 def _targets(verdicts: list[Verdict]) -> str:
@@ -98,7 +108,8 @@ def _shapley(s: dict) -> str:
             "|---|---|---|---|---|"]
     for n, size in s["sizes"].items():
         for g in size["sampled"]:
-            out.append(f"| {n} | {g['permutations']} | {_num(g['median_s'])} | "
+            matched = " (matched to KernelExplainer's time)" if g.get("matched_to_kernel") else ""
+            out.append(f"| {n} | {g['permutations']}{matched} | {_num(g['median_s'])} | "
                        f"{_num(g['max_abs_error'])} | {_pct(g['max_se_ratio'])} |")
     out += ["", "Equal wall time: KernelExplainer against the most permutations that take no "
             "longer per recipe.", "",
@@ -173,6 +184,16 @@ def _ig(ig: dict, title: str) -> str:
                 + ("" if ig.get("speedup_matched") is None else
                    f"; at the same tolerance ({ig['matched_steps']} steps): "
                    f"{ig['speedup_matched']:.1f}x") + "."]
+    b = ig.get("blas_interference")
+    if b:
+        out += ["", f"BLAS threads: captum's per-recipe loop at {b['steps']} steps on "
+                f"{b['n_recipes']} recipes takes {_num(b['one_thread']['median_s'])} s with "
+                f"BLAS limited to one thread and {_num(b['per_core']['median_s'])} s with "
+                f"{b['per_core']['blas_threads']} BLAS threads ({b['slowdown']:.1f}x; medians "
+                "of 3). Above 64 steps captum computes its Gauss-Legendre nodes with numpy's "
+                "`eigvalsh`, after which OpenBLAS threads spin and take the cores from torch's. "
+                "Every other figure here is measured with BLAS limited to one thread, so that "
+                "captum's higher step counts are not penalised by it."]
     p = ig.get("pairs", {})
     if "error" in p:
         out += ["", f"{p['n_pairs']} (recipe, property) pairs: did not run: `{p['error']}`"]
@@ -280,7 +301,8 @@ def _profiles(results: dict, verdicts: list[Verdict]) -> str:
     for key, p in shapley.items():
         mark = " (behind a missed target)" if f"shapley.{key}" in missed else ""
         what = (f"{p['players']} ingredients" + (f", {p['permutations']} permutations"
-                                                  if "permutations" in p else ""))
+                                                  if "permutations" in p else "")
+                + (f", {p['recipes']} recipes in one call" if "recipes" in p else ""))
         out += ["", f"### Shapley {key}, {what}{mark}", "", _profile_table(p["top"])]
     if results.get("ig", {}).get("profile"):
         mark = " (behind a missed target)" if "ig" in missed else ""

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from bench import config as presets
 from bench.fixture import bench_model, recipe_pool
@@ -65,12 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average {load['load_at_start']:.2f}; running {', '.join(chosen)} on {device}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mixer-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    machine = describe_machine(device)  # before the BLAS limit, to record the defaults
     try:
-        results = measure(settings, chosen, device, workdir)
+        # spinning BLAS threads steal the cores from torch's (see bench.ig._blas_interference)
+        with threadpool_limits(limits=1, user_api="blas"):
+            results = measure(settings, chosen, device, workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    results.update(load=load, command=_command(argv), machine=describe_machine(device))
+    results.update(load=load, command=_command(argv), machine=machine, blas_limit=1)
     _save(results, args, settings, device)
     return 0
 

@@ -110,7 +110,7 @@ def _batch(s: dict | None) -> Verdict:
     if b["speedup"] >= 5:
         return Verdict(target, figure, "met", f"{b['speedup'] / 5:.1f}x beyond 5x")
     return Verdict(target, figure, "missed", f"{5 / b['speedup']:.2f}x short of 5x",
-                   "shapley.exact")
+                   "shapley.batch")
 
 
 def _ig_speedup(ig: dict | None) -> Verdict:

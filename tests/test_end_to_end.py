@@ -104,7 +104,8 @@ def _wait_for_finished_temp(out: Path, process: subprocess.Popen) -> Path:
     pytest.fail("the report never reached its final move")
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT],
+                         ids=["SIGKILL", "SIGINT"])
 def test_an_interrupted_report_leaves_the_previous_one_intact(small_demo, tmp_path, how):
     out = tmp_path / "report"
     shutil.copytree(small_demo / "report", out)

@@ -175,10 +175,12 @@ def run_audit(
 
     results["attributions"] = run.section("attributions", attributions)
     explained = state.get("explained")
-    results["attention"] = run.section("attention", lambda: explain.attention_section(
-        model, cases, explained.attention, selection.review_rows,
-        n_samples=options.attention_samples))
-    results["review"] = run.section("review", lambda: {
+    missing = {"available": False, "reason": "the attributions could not be computed"}
+    results["attention"] = missing if explained is None else run.section(
+        "attention", lambda: explain.attention_section(
+            model, cases, explained.attention, selection.review_rows,
+            n_samples=options.attention_samples))
+    results["review"] = missing if explained is None else run.section("review", lambda: {
         "cases": explain.review_cases(model, cases, selection.review_rows,
                                       explained.attributions["ig"],
                                       explained.attributions["shapley"],

@@ -125,6 +125,8 @@ def review_interactions(model: TrainedModel, cases: Cases, *, absence: str, max_
     """Each review case's ``top`` pairwise Shapley interactions (exact enumeration; empty for
     recipes with more than ``max_players`` players). ``value`` is the whole pair's interaction
     (the Shapley interaction index) in model units."""
+    if len(cases) == 0:
+        return []
     inter = shapley_interactions(model.mixer, cases, absence=absence, max_players=max_players)
     return [[{"a": a, "b": b, "value": 2 * v} for a, b, v in inter.top_pairs(i, top)]
             for i in range(len(cases))]

@@ -70,4 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main, so that commands raise the UsageError it catches
+    # (under ``python -m xai.cli`` this file is also loaded a second time as ``xai.cli``).
+    from xai.cli import main as _main
+
+    sys.exit(_main())

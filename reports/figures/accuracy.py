@@ -75,7 +75,7 @@ def error_comparison(models: Mapping[str, Mapping[str, float | None]], *,
     is better)."""
     names = list(models)
     props = sorted({p for m in models.values() for p in m})
-    fig = new_figure(height=max(2.2, 0.28 * len(props) * max(len(names) / 2, 1) + 0.9))
+    fig = new_figure(height=max(2.2, 0.1 * len(props) * len(names) + 1.0))
     ax = fig.add_subplot()
     width = 0.8 / max(len(names), 1)
     palette = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9"]

@@ -27,7 +27,7 @@ def distance_heatmap(distances: Sequence[Sequence[float]], names: Sequence[str],
     n = len(order)
     labelled = n <= label_limit
     fig = new_figure(width=6.4 if labelled else 6.0, height=6.2 if labelled else 5.8)
-    grid = fig.add_gridspec(2, 3, width_ratios=[0.4, 0.05, 8], height_ratios=[1.2, 8],
+    grid = fig.add_gridspec(2, 3, width_ratios=[0.2, 0.15, 8], height_ratios=[1.2, 8],
                             wspace=0.01, hspace=0.01)
     top = fig.add_subplot(grid[0, 2])
     strip = fig.add_subplot(grid[1, 1])

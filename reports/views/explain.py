@@ -205,7 +205,7 @@ def _truth_blocks(truth: dict) -> list[dict]:
         blocks.append(table(["method", "cases", "Spearman with oracle", "same sign",
                              "same top ingredient"], rows,
                             caption="Attributions against the oracle's exact Shapley values",
-                            note=truth.get("settings", {}).get("reference", ""),
+                            note=_sentence(truth.get("settings", {}).get("reference", "")),
                             numeric=(1, 2, 3, 4)))
     effects = truth.get("main_effects", {})
     props = sorted({p for per in effects.values() for p in per})
@@ -231,6 +231,10 @@ def _truth_blocks(truth: dict) -> list[dict]:
             note="Only interactions with at least one case holding both families are listed.",
             numeric=(2, 3, 4)))
     return blocks
+
+
+def _sentence(value: str) -> str:
+    return value[:1].upper() + value[1:]
 
 
 def _group(name: str, palette: Palette) -> dict:

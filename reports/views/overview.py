@@ -107,9 +107,11 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
                      BASELINE_NAMES.get(b_name, b_name or "\u2013"), num(b.get("rmse")),
                      fixed(b.get("r2")), verdict))
     summary = accuracy.get("summary", {})
-    reading = (f"Median test R\u00b2 {fixed(summary.get('median_test_r2_200plus'))} over the "
-               f"{summary.get('properties_200plus', 0)} properties with at least 200 "
-               f"measurements")
+    if summary.get("properties_200plus"):
+        reading = (f"Median test R\u00b2 {fixed(summary.get('median_test_r2_200plus'))} over the "
+                   f"{summary['properties_200plus']} properties with at least 200 measurements")
+    else:
+        reading = "No property has the 200 measurements the headline median R\u00b2 needs"
     if compared:
         reading += (f"; the Mixer has a lower test RMSE than the best bag-of-amounts baseline "
                     f"on {wins} of {compared} properties")

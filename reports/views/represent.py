@@ -22,6 +22,7 @@ from reports.views.common import (
 )
 
 KINDS = ("expert", "nearest", "same_group", "random")
+ALPHA = 0.05
 
 
 def representations_section(r: dict, palette: Palette, property_groups: dict[str, str]) -> dict:
@@ -74,8 +75,8 @@ def representations_section(r: dict, palette: Palette, property_groups: dict[str
                               {n: palette.colour(n) for n in g["names"]}, metric=g["metric"],
                               title="ingredient distances, ordered by the dendrogram"),
         "Heatmap of distances between ingredient vectors with a dendrogram",
-        "Left strip: expert group colour. Blocks of dark cells along the diagonal are "
-        "clusters of similar vectors.", png=True))
+        "Left strip: expert group colour. Light blocks along the diagonal are clusters of "
+        "similar vectors; a group that forms one block has a shared representation.", png=True))
     if g.get("layout"):
         lay = g["layout"]
         blocks.append(figure(
@@ -239,7 +240,7 @@ def _agreement_line(a: dict | None) -> str:
     if not a:
         return "no expert groups to compare with."
     p = a["permanova"]
-    closer = p["ratio"] is not None and p["ratio"] < 1
-    return (f"same-group items are {'closer' if closer else 'not closer'} than others "
+    closer = p["ratio"] is not None and p["ratio"] < 1 and (p["p_value"] or 1) < ALPHA
+    return (f"same-group items are {'closer' if closer else 'not clearly closer'} than others "
             f"(within/between {fixed(p['ratio'])}, PERMANOVA p {pvalue(p['p_value'])}; "
             f"ARI {fixed(a['ari'])}).")
