@@ -61,9 +61,21 @@ def _header(r: dict) -> str:
         f"| 1-minute load average | {_num(load.get('load_at_start'))} at the start, "
         f"{_num(r.get('load_at_end'))} at the end"
         f"{'' if load.get('quiet', True) else ' (the machine was busy: figures are noisy)'} |",
+        f"| 1-minute load average after each benchmark | {_loads(r)} |",
         f"| wall time of the run | {_num(r.get('elapsed_s'), 4)} s |",
     ]
     return "\n".join(lines)
+
+
+def _loads(r: dict) -> str:
+    loads = dict(r.get("load_by_benchmark", {}))
+    sizes = r.get("shapley", {}).get("sizes", {})
+    if sizes:
+        loads["shapley"] = ", ".join(f"{_num(v.get('load_after'))} ({n} ingredients)"
+                                     for n, v in sizes.items()) + \
+            f", {_num(loads.get('shapley'))} (batch)"
+    return "; ".join(f"{k}: {v if isinstance(v, str) else _num(v)}" for k, v in loads.items()) \
+        or "-"
 
 
 def _blas(m: dict, r: dict) -> str:

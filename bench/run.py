@@ -85,11 +85,13 @@ def measure(settings: presets.Settings, chosen: Sequence[str], device: str,
     the one the attribution benchmarks explain."""
     started = time.perf_counter()
     results: dict = {"mode": settings.mode, "device": device, "benchmarks": list(chosen),
-                     "budget_s": settings.budget_s, "elapsed_by_benchmark_s": {}}
+                     "budget_s": settings.budget_s, "elapsed_by_benchmark_s": {},
+                     "load_by_benchmark": {}}
     trained = None
 
     def clock(name: str, start: float) -> None:
         results["elapsed_by_benchmark_s"][name] = time.perf_counter() - start
+        results["load_by_benchmark"][name] = load_average()
 
     if "training" in chosen:
         start = time.perf_counter()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from bench.fixture import Recipe, recipe_cases, recipes_of_size
+from bench.machine import load_average
 from bench.timing import profile_top, timed, timed_each
 from models.trained import TrainedModel
 from xai.attribution import Attribution
@@ -103,7 +104,8 @@ def _one_size(mixer, cases: Cases, n: int, config: ShapleyConfig) -> dict:
     return {"n_recipes": len(cases), "exact_known": reference is not None, "methods": methods,
             "sampled": grid, "equal_time": _equal_time(methods, grid),
             "target_se": _se_target(grid, config.se_target),
-            "median_abs_spread": float(np.median(np.abs(spread)))}
+            "median_abs_spread": float(np.median(np.abs(spread))),
+            "load_after": load_average()}
 
 
 def _matched_to_kernel(mixer, singles: list[Cases], methods: dict, grid: list[dict],
