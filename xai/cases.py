@@ -110,3 +110,32 @@ def make_cases(
         measured=measured,
         balance_ingredient=balance_ingredient,
     )
+
+
+def random_cases(
+    sizes: Sequence[int],
+    balance: Sequence[int],
+    *,
+    seed: int,
+    n_ingredients: int = 20,
+    dtype: torch.dtype = torch.float32,
+) -> Cases:
+    """Toy cases of random recipes (ids 1..n_ingredients, amounts in [0.1, 1.1)), for checking
+    analysers against brute force. ``sizes`` gives each recipe's length, ``balance`` each
+    case's balance slot (-1 for none); cases alternate between property ids 0 and 1."""
+    g = torch.Generator().manual_seed(seed)
+    N, T = len(sizes), max(sizes)
+    mask = torch.arange(T)[None] < torch.tensor(sizes)[:, None]
+    ids = torch.stack([torch.randperm(n_ingredients, generator=g)[:T] + 1 for _ in range(N)])
+    ids = ids * mask
+    amounts = (0.1 + torch.rand(N, T, generator=g)) * mask
+    return Cases(
+        formulation_ids=tuple(f"F{i}" for i in range(N)),
+        properties=tuple(f"p{i % 2}" for i in range(N)),
+        ingredients=tuple(tuple(f"I{int(i)}" for i in row[:n])
+                          for row, n in zip(ids.tolist(), sizes, strict=True)),
+        raw_amounts=tuple(amounts[i, :n].double().numpy() for i, n in enumerate(sizes)),
+        property_ids=torch.arange(N) % 2,
+        ids=ids, amounts=amounts.to(dtype), mask=mask,
+        balance_slot=torch.tensor(balance), measured=np.full(N, np.nan),
+    )

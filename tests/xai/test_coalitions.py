@@ -5,27 +5,12 @@ import pytest
 import torch
 
 from models.mixer import MixerConfig, build_mixer
-from xai.cases import Cases
+from xai.cases import random_cases
 from xai.coalitions import coalition_values, make_game, player_slots, subset_members, to_slots
 
 
-def make_cases(sizes=(4, 6, 3, 5), balance=(0, 2, -1, 4), seed=0) -> Cases:
-    """Random recipes of the given sizes, padded to the longest; ``balance`` slot per case."""
-    g = torch.Generator().manual_seed(seed)
-    N, T = len(sizes), max(sizes)
-    mask = torch.arange(T)[None] < torch.tensor(sizes)[:, None]
-    ids = torch.stack([torch.randperm(20, generator=g)[:T] + 1 for _ in range(N)]) * mask
-    amounts = (0.1 + torch.rand(N, T, generator=g)) * mask
-    return Cases(
-        formulation_ids=tuple(f"F{i}" for i in range(N)),
-        properties=tuple(f"p{i % 2}" for i in range(N)),
-        ingredients=tuple(tuple(f"I{int(i)}" for i in row[:n])
-                          for row, n in zip(ids.tolist(), sizes, strict=True)),
-        raw_amounts=tuple(amounts[i, :n].double().numpy() for i, n in enumerate(sizes)),
-        property_ids=torch.arange(N) % 2,
-        ids=ids, amounts=amounts, mask=mask,
-        balance_slot=torch.tensor(balance), measured=np.full(N, np.nan),
-    )
+def make_cases(sizes=(4, 6, 3, 5), balance=(0, 2, -1, 4), seed=0):
+    return random_cases(sizes, balance, seed=seed)
 
 
 def small_mixer(**options):
