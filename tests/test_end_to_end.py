@@ -87,7 +87,10 @@ def _start_report(small_demo: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [*CLI, "report", "--model", str(small_demo / "model"), "--data",
          str(small_demo / "data"), "--out", str(out), "--quick", "--quiet"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # a runner started in the background ignores SIGINT, and a child inherits that;
+        # give the command the default disposition so Python turns SIGINT into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_finished_temp(out: Path, process: subprocess.Popen) -> Path:
