@@ -22,9 +22,8 @@ from safetensors.torch import load_file, save_file
 
 from models.encoding import Encoder
 from models.io import atomic_folder, write_json
-from models.mixer import MixerConfig
+from models.mixer import MixerConfig, build_mixer
 from models.splits import Split
-from models.mixer import build_mixer
 from models.trained import TrainedModel
 from models.training import History, TrainConfig
 
@@ -78,7 +77,8 @@ def load_model(path: str | Path) -> TrainedModel:
     vocab = _read_json(path, "vocabularies.json")
     scalers = _read_json(path, "scalers.json")
     try:
-        mixer_config = MixerConfig(**config["mixer"])
+        # Checkpoints written before the dose feature existed were trained without it.
+        mixer_config = MixerConfig(**{"log_dose_floor": 0.0, **config["mixer"]})
         train_config = TrainConfig(**config["train"])
         encoder = Encoder.from_dict({
             "ingredients": vocab["ingredients"], "properties": vocab["properties"],

@@ -87,7 +87,8 @@ class Encoder:
         ``measurements``); a property without training measurements keeps mean 0 and std 1.
         The amount scale is the median recipe total, so a wt% recipe maps to fractions of 1.
         """
-        ingredient_names = tuple(sorted(ingredients or {c for codes, _ in recipes.values() for c in codes}))
+        seen = {c for codes, _ in recipes.values() for c in codes}
+        ingredient_names = tuple(sorted(ingredients or seen))
         property_names = tuple(sorted(properties or {p for _, p, _ in measurements}))
         totals = [float(np.sum(amounts)) for _, amounts in recipes.values()]
         amount_scale = float(np.median(totals)) if totals else 1.0

@@ -55,7 +55,7 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary file path beside ``path`` that replaces ``path`` when the block succeeds."""
+    """Yield a temporary path beside ``path`` that replaces ``path`` when the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)

@@ -32,6 +32,9 @@ class MixerConfig:
     n_heads: int = 4
     amount_encoding: str = "fourier"
     fourier_frequencies: int = 4
+    # concat and fourier also get ln(1 + amount / log_dose_floor), a dose feature that resolves
+    # the 0.1-1 wt% ingredients fractions cannot; 0 leaves it out (checkpoints before it existed).
+    log_dose_floor: float = 1e-3
     code_activation: str = "none"
     layer_norm: bool = False
     dropout: float = 0.0
@@ -46,7 +49,11 @@ class MixerConfig:
             raise ValueError(f"code_activation must be one of {tuple(CODE_ACTIVATIONS)}, "
                              f"not {self.code_activation!r}")
         if self.mixer_dim % self.n_heads:
-            raise ValueError(f"mixer_dim {self.mixer_dim} is not divisible by n_heads {self.n_heads}")
+            raise ValueError(f"mixer_dim {self.mixer_dim} is not divisible by "
+                             f"n_heads {self.n_heads}")
+        if self.log_dose_floor < 0:
+            raise ValueError("log_dose_floor must be 0 (off) or positive, "
+                             f"not {self.log_dose_floor}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,7 +152,8 @@ class Mixer(nn.Module):
         self.ingredient_embedding = nn.Embedding(c.n_ingredients, c.base_dim, padding_idx=0)
         self.property_embedding = nn.Embedding(c.n_properties, c.mixer_dim)
         self.code_activation = CODE_ACTIVATIONS[c.code_activation]()
-        extra = {"multiply": 0, "concat": 1, "fourier": 1 + 2 * c.fourier_frequencies}
+        dose = int(c.amount_encoding != "multiply" and c.log_dose_floor > 0)
+        extra = {"multiply": 0, "concat": 1 + dose, "fourier": 1 + dose + 2 * c.fourier_frequencies}
         self.project = nn.Linear(c.base_dim + extra[c.amount_encoding], c.mixer_dim)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.norm = nn.LayerNorm(c.mixer_dim) if c.layer_norm else nn.Identity()
@@ -153,7 +161,8 @@ class Mixer(nn.Module):
             nn.Linear(c.mixer_dim, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, 1)
         )
         self.register_buffer(
-            "frequencies", math.pi * 2.0 ** torch.arange(c.fourier_frequencies, dtype=torch.float32),
+            "frequencies",
+            math.pi * 2.0 ** torch.arange(c.fourier_frequencies, dtype=torch.float32),
             persistent=False,
         )
         self._init_weights()
@@ -176,7 +185,8 @@ class Mixer(nn.Module):
 
     def ingredient_table(self) -> torch.Tensor:
         """(n_ingredients - 1, base_dim): every real ingredient's vector, padding row excluded."""
-        ids = torch.arange(1, self.config.n_ingredients, device=self.property_embedding.weight.device)
+        device = self.property_embedding.weight.device
+        ids = torch.arange(1, self.config.n_ingredients, device=device)
         return self.ingredient_vectors(ids)
 
     def property_table(self) -> torch.Tensor:
@@ -190,13 +200,14 @@ class Mixer(nn.Module):
         a = amounts.unsqueeze(-1).to(vectors.dtype)
         encoding = self.config.amount_encoding
         if encoding == "multiply":
-            features = vectors * a
-        elif encoding == "concat":
-            features = torch.cat([vectors, a], dim=-1)
-        else:
+            return self.project(vectors * a)
+        parts = [vectors, a]
+        if self.config.log_dose_floor > 0:
+            parts.append(torch.log1p(a / self.config.log_dose_floor))
+        if encoding == "fourier":
             angles = a * self.frequencies  # (B, T, K)
-            features = torch.cat([vectors, a, angles.sin(), angles.cos()], dim=-1)
-        return self.project(features)
+            parts += [angles.sin(), angles.cos()]
+        return self.project(torch.cat(parts, dim=-1))
 
     def forward(
         self,

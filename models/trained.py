@@ -47,7 +47,8 @@ class TrainedModel:
             recipes=block,
             recipe_index=torch.tensor([position[f] for f in measurements["formulation_id"]],
                                       dtype=torch.long),
-            property_ids=torch.tensor([self.encoder.property_id(p) for p in props], dtype=torch.long),
+            property_ids=torch.tensor([self.encoder.property_id(p) for p in props],
+                                      dtype=torch.long),
             targets=torch.as_tensor(targets, dtype=torch.float32),
         )
 

@@ -24,13 +24,13 @@ from models.mixer import Mixer
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 80
+    epochs: int = 120
     batch_size: int = 128
     lr: float = 1e-2
-    weight_decay: float = 1e-2
+    weight_decay: float = 0.1
     warmup_epochs: int = 5
     min_lr_ratio: float = 0.02
-    patience: int = 20
+    patience: int = 30
     grad_clip: float = 1.0
     seed: int = 0
     snapshot_every: int = 0  # keep embedding tables every k epochs (0: never)
@@ -141,7 +141,8 @@ def train(
     for pruning in sweeps).
     """
     generator = torch.Generator().manual_seed(config.seed)
-    optimiser = torch.optim.AdamW(mixer.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = torch.optim.AdamW(mixer.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     history = History()
     best_state = copy.deepcopy(mixer.state_dict())
     n = len(train_samples)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from models.checkpoint import CheckpointError, load_model, save_model
+from models.mixer import build_mixer
 
 
 def test_round_trip_predicts_exactly_the_same(tiny_model, tiny_dataset, tmp_path):
@@ -66,3 +68,20 @@ def test_saving_over_an_existing_checkpoint_replaces_it_whole(tiny_model, tmp_pa
     save_model(tiny_model, folder)
     assert not (folder / "stale.txt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+
+
+def test_a_checkpoint_from_before_the_dose_feature_loads_without_it(tiny_model, tiny_dataset,
+                                                                     tmp_path):
+    config = dataclasses.replace(tiny_model.mixer.config, log_dose_floor=0.0)
+    old = dataclasses.replace(tiny_model, mixer=build_mixer(config, seed=1).eval())
+    folder = save_model(old, tmp_path / "ckpt")
+    written = json.loads((folder / "config.json").read_text())
+    del written["mixer"]["log_dose_floor"]
+    (folder / "config.json").write_text(json.dumps(written))
+    loaded = load_model(folder)
+    assert loaded.mixer.config.log_dose_floor == 0.0
+    recipes = tiny_dataset.recipes()
+    fids = tiny_dataset.formulation_ids[:5]
+    props = [tiny_dataset.property_names[0]] * 5
+    np.testing.assert_array_equal(old.predict([recipes[f] for f in fids], props),
+                                  loaded.predict([recipes[f] for f in fids], props))

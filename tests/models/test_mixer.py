@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from models.mixer import AMOUNT_ENCODINGS, MixerConfig
-from models.mixer import build_mixer
+from models.mixer import AMOUNT_ENCODINGS, MixerConfig, build_mixer
 
 
 def make(encoding="multiply", **options):
@@ -89,3 +88,15 @@ def test_bad_config_is_rejected():
         MixerConfig(n_ingredients=3, n_properties=1, amount_encoding="add")
     with pytest.raises(ValueError, match="divisible"):
         MixerConfig(n_ingredients=3, n_properties=1, mixer_dim=10, n_heads=4)
+
+
+def test_dose_feature_is_the_log_of_amount_over_the_floor():
+    mixer = make("concat", log_dose_floor=0.01)
+    vectors = torch.randn(1, 3, 8)
+    amounts = torch.tensor([[0.0, 0.005, 0.4]])
+    a = amounts.unsqueeze(-1)
+    expected = mixer.project(torch.cat([vectors, a, torch.log1p(a / 0.01)], -1))
+    torch.testing.assert_close(mixer.encode_amounts(vectors, amounts), expected)
+    # without the floor the projection reads the code vector and the amount only
+    assert make("concat", log_dose_floor=0.0).project.in_features == 8 + 1
+

@@ -76,7 +76,8 @@ def test_learning_rate_warms_up_then_decays():
     config = TrainConfig(epochs=100, warmup_epochs=5, min_lr_ratio=0.1)
     factors = [learning_rate_factor(e, config) for e in range(100)]
     assert factors[0] < factors[4] < factors[5] == 1.0
-    assert factors[-1] < 0.15 and all(a >= b for a, b in zip(factors[5:], factors[6:], strict=False))
+    assert factors[-1] < 0.15
+    assert all(a >= b for a, b in zip(factors[5:], factors[6:], strict=False))
 
 
 def _predict(mixer, samples):

@@ -41,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
 
 def format_metrics(metrics: dict) -> str:
     """A plain-text table of test metrics per property and the headline summary."""
-    header = f"{'property':<26}{'n':>6}{'MAE':>11}{'RMSE':>11}{'R2':>8}{'mean RMSE':>11}{'oracle R2':>11}"
-    lines = ["test split, original units", header, "-" * len(header)]
+    header = (f"{'property':<26}{'n':>6}{'MAE':>11}{'RMSE':>11}{'R2':>8}{'R2 log':>8}"
+              f"{'mean RMSE':>11}{'oracle R2':>11}")
+    lines = ["test split, original units (R2 log: R2 of the logarithms, for log-transformed"
+             " properties)", header, "-" * len(header)]
     for prop, parts in sorted(metrics["properties"].items()):
         t = parts["test"]
         oracle = t.get("oracle_r2")
         lines.append(
             f"{prop:<26}{t['n']:>6}{_num(t['mae']):>11}{_num(t['rmse']):>11}{_num(t['r2'], 3):>8}"
+            f"{_num(t.get('r2_log'), 3):>8}"
             f"{_num(t['mean_predictor_rmse']):>11}{_num(oracle, 3):>11}"
         )
     s = metrics["summary"]
