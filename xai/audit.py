@@ -311,7 +311,8 @@ def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> 
                             "truth": d["truth"], "settings": d["settings"], "units": d["units"]},
         "substitution": {"ingredients": d["substitution"],
                          "properties": d["property_substitution"]},
-        "hypotheses": {"verdicts": d["hypotheses"], "correction": d["settings"]["correction"]},
+        "hypotheses": {"verdicts": d["hypotheses"], "correction": d["settings"]["correction"],
+                       "truth": (d["truth"] or {}).get("hypotheses")},
         "dynamics": d["dynamics"],
     }
 

@@ -45,6 +45,7 @@ from xai.cases import make_cases
 from xai.dynamics import Dynamics, learning_dynamics
 from xai.embeddings import Geometry, cut_tree, embedding_geometry, training_counts
 from xai.hypotheses import BUILTIN, Registry, Verdict, ordered_series
+from xai.hypothesis_truth import compare, expected_verdicts
 from xai.property_substitution import PropertySubstitution, property_substitution
 from xai.substitution import IngredientSubstitution, ingredient_substitution
 
@@ -273,6 +274,8 @@ def represent(
         if substitution is not None:
             truth["substitution"] = substitution_truth(
                 dataset.truth, substitution, model, dataset, context.formulation_ids)
+        truth["hypotheses"] = compare(verdicts, expected_verdicts(dataset.truth,
+                                                                  settings.slope_band))
     return RepresentResult(
         ingredients=ingredients,
         properties=properties,

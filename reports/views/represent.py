@@ -169,6 +169,13 @@ def substitution_section(s: dict) -> dict:
     return section("substitution", title, reading, blocks)
 
 
+def _truth_cell(e: dict | None) -> dict:
+    if e is None:
+        return cell("\u2013")
+    text = "agrees" if e["agrees"] else f"expected {e['expected']}"
+    return cell(text, title=e["reason"], cls="good" if e["agrees"] else "bad")
+
+
 def hypotheses_section(h: dict) -> dict:
     title = "Hypotheses"
     if not is_available(h):
@@ -179,6 +186,10 @@ def hypotheses_section(h: dict) -> dict:
     reading = (f"{tally['supported']} of {len(verdicts)} hypotheses supported, "
                f"{tally['not supported']} not supported, {tally['inconclusive']} inconclusive "
                f"(p-values {h.get('correction', 'holm')}-adjusted across hypotheses).")
+    expected = h.get("truth") or {}
+    if expected:
+        agree = sum(e["agrees"] for e in expected.values())
+        reading += f" {agree} of {len(expected)} verdicts agree with the data's ground truth."
     rows = []
     for v in verdicts:
         interval = v.get("interval")
@@ -187,10 +198,11 @@ def hypotheses_section(h: dict) -> dict:
         rows.append((cell(_sentence(v["statement"]), title=v["name"]), verdict_cell(v["verdict"]),
                      num(v.get("statistic")), pvalue(v.get("p_value")),
                      pvalue(v.get("adjusted_p")), shown, signed(v.get("effect_size")),
-                     evidence.get("statistic", "") + (f" {v['note']}" if v.get("note") else "")))
+                     evidence.get("statistic", "") + (f" {v['note']}" if v.get("note") else ""))
+                    + ((_truth_cell(expected.get(v["name"])),) if expected else ()))
     blocks = [table(["hypothesis", "verdict", "statistic", "p", "adjusted p", "interval",
-                     "effect", "evidence"], rows, caption="Representation hypotheses",
-                    numeric=(2, 3, 4, 6))]
+                     "effect", "evidence"] + (["ground truth"] if expected else []), rows,
+                    caption="Representation hypotheses", numeric=(2, 3, 4, 6))]
     for v in verdicts:
         blocks.append({"kind": "details", "summary": f"Evidence: {v['name']}",
                        "text": json.dumps(v.get("evidence", {}), indent=1, sort_keys=True,

@@ -104,14 +104,25 @@ def summary(result: RepresentResult) -> str:
         lines.append(f"expert groups vs ingredient clusters: ARI {_num(agreement.ari)}, "
                      f"kNN purity {_num(agreement.knn_purity)} (chance "
                      f"{_num(agreement.knn_chance)})")
-    header = f"{'hypothesis':<36}{'verdict':<16}{'statistic':>11}{'p':>10}{'adj. p':>10}  interval"
+    expected = (truth or {}).get("hypotheses", {})
+    header = (f"{'hypothesis':<36}{'verdict':<16}{'statistic':>11}{'p':>10}{'adj. p':>10}"
+              f"  {'interval':<20}{'truth.json' if expected else ''}")
     lines += ["", header, "-" * len(header)]
     for v in result.verdicts:
         interval = "" if v.interval is None else f"[{_num(v.interval[0])}, {_num(v.interval[1])}]"
-        lines.append(f"{v.name:<36}{v.verdict:<16}{_num(v.statistic):>11}{_p(v.p_value):>10}"
-                     f"{_p(v.adjusted_p):>10}  {interval}")
+        row = (f"{v.name:<36}{v.verdict:<16}{_num(v.statistic):>11}{_p(v.p_value):>10}"
+               f"{_p(v.adjusted_p):>10}  {interval:<20}")
+        if v.name in expected:
+            e = expected[v.name]
+            row += "agrees" if e["agrees"] else f"DIFFERS (expected {e['expected']})"
+        lines.append(row.rstrip())
         if v.note and v.verdict == "inconclusive":
             lines.append(f"{'':<36}({v.note})")
+    if expected:
+        differ = [n for n, e in expected.items() if not e["agrees"]]
+        lines.append("")
+        lines.append(f"verdicts agreeing with truth.json: {len(expected) - len(differ)} of "
+                     f"{len(expected)}" + (f"; differ: {', '.join(differ)}" if differ else ""))
     return "\n".join(lines)
 
 
