@@ -290,7 +290,8 @@ def _scale(s: dict) -> str:
 def _gpu(gpu: dict | None) -> str:
     out = ["## 5. GPU (labelled)", ""]
     if not gpu:
-        out.append("GPU figures: not measured. The CPU figures above are the reference.")
+        out.append("GPU figures: not measured (no GPU run is recorded in "
+                   "`bench/results-gpu.json`). The CPU figures above are the reference.")
         return "\n".join(out)
     m = gpu["machine"]
     out.append(f"Measured on {m.get('gpu', m['device'])} ({m.get('gpu_memory_gb', '?')} GiB, "
@@ -315,12 +316,41 @@ def _profiles(results: dict, verdicts: list[Verdict]) -> str:
         what = (f"{p['players']} ingredients" + (f", {p['permutations']} permutations"
                                                   if "permutations" in p else "")
                 + (f", {p['recipes']} recipes in one call" if "recipes" in p else ""))
-        out += ["", f"### Shapley {key}, {what}{mark}", "", _profile_table(p["top"])]
+        out += ["", f"### Shapley {key}, {what}{mark}", "", _profile_table(p["top"]), "",
+                _profile_reading(p["top"])]
     if results.get("ig", {}).get("profile"):
         mark = " (behind a missed target)" if "ig" in missed else ""
         out += ["", f"### This project's IG on {results['ig']['n_recipes']} recipes{mark}", "",
-                _profile_table(results["ig"]["profile"])]
+                _profile_table(results["ig"]["profile"]), "",
+                _profile_reading(results["ig"]["profile"])]
     return "\n".join(out)
+
+
+# What a profiled function's own time is spent on, by a fragment of its name.
+_KINDS = (
+    ("run_backward", "the autograd backward pass"),
+    ("_make_grads", "seeding one gradient per output (captum unbinds the outputs)"),
+    ("ones_like", "seeding one gradient per output (captum unbinds the outputs)"),
+    ("unbind", "seeding one gradient per output (captum unbinds the outputs)"),
+    ("scaled_dot_product_attention", "attention kernels"),
+    ("softmax", "attention kernels"),
+    ("linear", "dense layers"),
+    ("gelu", "activations"),
+    ("index_select", "gathering coalition tokens"),
+    ("nonzero", "gathering coalition tokens"),
+)
+
+
+def _profile_reading(rows: list[dict]) -> str:
+    """One sentence: the profile's own time grouped by what it is spent on."""
+    shares: dict[str, float] = {}
+    for r in rows:
+        kind = next((k for frag, k in _KINDS if frag in r["function"]),
+                    "Python around the kernels")
+        shares[kind] = shares.get(kind, 0.0) + r["share"]
+    parts = [f"{share:.0%} {kind}" for kind, share in
+             sorted(shares.items(), key=lambda kv: -kv[1]) if share >= 0.01]
+    return "Reading: " + ", ".join(parts) + "."
 
 
 def _profile_table(rows: list[dict]) -> str:
