@@ -2,7 +2,8 @@
 
 The prediction is read from token 0 (the property token) after the last block, so the last block
 needs keys and values for every token but a query, attention output and feed-forward layer for
-token 0 alone. Every attention uses the fused ``scaled_dot_product_attention`` kernel. The first
+token 0 alone. Attention runs as one batched matrix product on the CPU and as the fused kernel on
+GPUs (:func:`attend`). The first
 block's ``qkv`` projection acts on each token separately (its norm is per token too), so callers
 that evaluate one recipe under many coalitions can project each token once and pass the result in
 (``first_qkv``) instead of recomputing it for every coalition.
@@ -68,6 +69,28 @@ def first_qkv(mixer: Mixer, x: torch.Tensor) -> torch.Tensor | None:
     return block.attn.qkv(block.norm1(x))
 
 
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+           mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax attention of ``q`` (B, H, Q, dh) over ``k``, ``v`` (B, H, S, dh); ``mask``
+    (B, 1, 1, S) True where a key takes part, or None.
+
+    The fused kernel on GPUs; on the CPU one batched matrix product with the mask as an additive
+    bias, which measured faster there for the few dozen tokens of a recipe.
+    """
+    if q.is_cuda:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    B, H, Q, dh = q.shape
+    S = k.shape[2]
+    if mask is None:
+        bias = torch.zeros((), dtype=q.dtype, device=q.device).expand(B * H, Q, S)
+    else:
+        bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device).masked_fill_(
+            ~mask, float("-inf")).expand(B, H, Q, S).reshape(B * H, Q, S)
+    scores = torch.baddbmm(bias, q.reshape(B * H, Q, dh), k.reshape(B * H, S, dh).transpose(1, 2),
+                           alpha=dh ** -0.5)
+    return (scores.softmax(-1) @ v.reshape(B * H, S, dh)).view(B, H, Q, dh)
+
+
 def run_blocks(
     mixer: Mixer,
     x: torch.Tensor,
@@ -104,7 +127,7 @@ def run_blocks(
             k, v = kv.reshape(B, S, 2, *shape[2:]).permute(2, 0, 3, 1, 4)  # (B, H, S, dh)
             q = q.reshape(B, 1, *shape[2:]).transpose(1, 2)  # (B, H, 1, dh)
             x = x[:, :1]
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, H, S or 1, dh)
+        y = attend(q, k, v, attn_mask)  # (B, H, S or 1, dh)
         y = attn.out(y.transpose(1, 2).reshape(B, x.shape[1], D))
         x = x.add_(y) if in_place else x + y
         in_place = not torch.is_grad_enabled()

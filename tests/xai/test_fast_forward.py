@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from models.mixer import MixerConfig, build_mixer
-from xai.fast_forward import property_output
+from xai.fast_forward import attend, property_output
 
 
 def _batch(n_ingredients: int, seed: int = 0):
@@ -81,3 +82,15 @@ def test_training_mode_is_evaluated_without_dropout():
         expected = mixer(*batch)  # eval mode
         mixer.train()
         torch.testing.assert_close(property_output(mixer, *batch), expected)
+
+
+@pytest.mark.parametrize("queries", [1, 6])
+def test_attend_equals_the_fused_kernel(queries):
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(3, 2, queries, 4, generator=g)
+    k, v = torch.randn(2, 3, 2, 6, 4, generator=g)
+    mask = torch.rand(3, 1, 1, 6, generator=g) > 0.4
+    mask[..., 0] = True  # the property token always takes part
+    torch.testing.assert_close(attend(q, k, v, mask),
+                               F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    torch.testing.assert_close(attend(q, k, v, None), F.scaled_dot_product_attention(q, k, v))
