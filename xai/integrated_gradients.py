@@ -16,16 +16,23 @@ so every point on the path is a recipe the model can read. Baselines per absence
     and ``settings["baseline"]`` says so. The baseline prediction is then f(all amounts 0), not
     f(recipe without ingredients).
 
-Steps: Gauss-Legendre quadrature starts at ``start_steps`` and doubles, for the cases not yet
-converged only, until |delta| <= max(tolerance * |f(x) - f(baseline)|, absolute_floor) or
-``max_steps`` is reached. Attributions are in the property's standardised model units.
+Steps: the path integral is computed with nested Clenshaw-Curtis quadrature. It starts with
+``start_steps`` intervals (``start_steps + 1`` gradient evaluations along the path) and doubles
+them, for the cases not yet converged only, until |delta| <= max(tolerance * |f(x) - f(baseline)|,
+absolute_floor) or ``max_steps`` is reached. The nodes of a rule are the even-numbered nodes of
+the rule with twice the intervals, so every gradient computed at a coarser level is reused: a
+case that needs 32 intervals costs 33 gradient evaluations, not 8 + 16 + 32 as with a
+non-nested rule such as Gauss-Legendre. Attributions are in the property's standardised model
+units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
@@ -56,13 +63,15 @@ def integrated_gradients(
     absence : ``removed``, ``balance`` or ``zero``; sets the baseline (see the module docstring).
     tolerance, absolute_floor : a case has converged when its completeness gap |delta| is at
         most max(tolerance * |f(x) - f(baseline)|, absolute_floor).
-    start_steps, max_steps : first and largest number of Gauss-Legendre steps.
+    start_steps, max_steps : first and largest number of quadrature intervals; a case
+        integrated with n intervals has had its gradient evaluated at n + 1 points.
     internal_batch_size : most path points evaluated in one forward/backward pass.
 
     Returns
     -------
     Attribution with method ``"ig"``: (N, T) values (NaN for non-players and padding) and, in
-    ``settings``, per-case ``n_steps``, ``converged`` and ``delta`` arrays.
+    ``settings``, per-case ``n_steps`` (intervals of the last rule used), ``converged``
+    and ``delta`` arrays.
     """
     check_absence(absence)
     if start_steps < 1 or max_steps < start_steps:
@@ -93,7 +102,7 @@ def integrated_gradients(
         std_errors=None,
         settings={
             "baseline": _BASELINES[absence],
-            "quadrature": "gausslegendre",
+            "quadrature": "clenshaw-curtis, nested",
             "tolerance": tolerance,
             "absolute_floor": absolute_floor,
             "start_steps": start_steps,
@@ -160,30 +169,103 @@ def _adaptive(mixer: Mixer, cases: Cases, absence: str, *, tolerance, absolute_f
             prediction[rows] = forward(part.x, *part.extra).double().cpu().numpy()
             baseline[rows] = forward(part.base, *part.extra).double().cpu().numpy()
     allowed = np.maximum(tolerance * np.abs(prediction - baseline), absolute_floor)
-    ig = IntegratedGradients(forward)
-    todo = np.arange(n)
-    n_steps = start_steps
-    bar = tqdm(total=n, desc="integrated gradients", unit="case", disable=not progress,
-               leave=False)
-    while len(todo):
-        for rows in length_chunks(lengths, todo, max(internal_batch_size // n_steps, 1)):
+    chunk = max(internal_batch_size // (start_steps + 1), 1)
+    with tqdm(total=n, desc="integrated gradients", unit="case", disable=not progress,
+              leave=False) as bar:
+        for rows in length_chunks(lengths, np.arange(n), chunk):
             part = _PathInputs(cases.select(rows), absence)
-            attributions, delta = ig.attribute(
-                part.x, baselines=part.base, additional_forward_args=part.extra,
-                n_steps=n_steps, method="gausslegendre", return_convergence_delta=True,
-            )
-            values[rows, : part.x.shape[1]] = attributions.detach().cpu().numpy()
-            deltas[rows] = delta.detach().cpu().numpy()
-        steps[todo] = n_steps
-        ok = np.abs(deltas[todo]) <= allowed[todo]
-        converged[todo] = ok
-        bar.update(int(ok.sum()))
-        if n_steps * 2 > max_steps:
-            break
-        todo = todo[~ok]
-        n_steps *= 2
-    bar.close()
+            for found in _integrate_chunk(forward, part, prediction[rows] - baseline[rows],
+                                          allowed[rows], start_steps, max_steps,
+                                          internal_batch_size):
+                at = rows[found.rows]
+                values[at, : part.x.shape[1]] = found.values
+                deltas[at], steps[at], converged[at] = found.delta, found.n_steps, found.converged
+                bar.update(len(at))
     return values, deltas, steps, converged, prediction, baseline
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """Cases of a chunk that are done (converged, or at the largest rule)."""
+
+    rows: np.ndarray
+    values: np.ndarray
+    delta: np.ndarray
+    n_steps: int
+    converged: np.ndarray
+
+
+def _integrate_chunk(forward, part: _PathInputs, spread: np.ndarray, allowed: np.ndarray,
+                     start_steps: int, max_steps: int, batch: int) -> Iterator[_Finished]:
+    """Refine the rule for the chunk's unconverged cases, reusing the gradients already taken."""
+    diff = (part.x - part.base).double().cpu().numpy()
+    active = np.arange(len(spread))
+    intervals = start_steps
+    nodes, _ = clenshaw_curtis(intervals)
+    grads = _path_gradients(forward, part, active, nodes, batch)  # (nodes, cases, T)
+    while True:
+        _, weights = clenshaw_curtis(intervals)
+        values = np.einsum("k,kbt->bt", weights, grads) * diff[active]
+        delta = values.sum(1) - spread[active]
+        ok = np.abs(delta) <= allowed[active]
+        last = intervals * 2 > max_steps
+        done = np.ones_like(ok) if last else ok
+        if done.any():
+            yield _Finished(active[done], values[done], delta[done], intervals, ok[done])
+        if last or done.all():
+            return
+        active, grads = active[~done], grads[:, ~done]
+        intervals *= 2
+        finer, _ = clenshaw_curtis(intervals)
+        refined = np.empty((intervals + 1, *grads.shape[1:]))
+        refined[0::2] = grads
+        refined[1::2] = _path_gradients(forward, part, active, finer[1::2], batch)
+        grads = refined
+
+
+def _path_gradients(forward, part: _PathInputs, rows: np.ndarray, nodes: np.ndarray,
+                    batch: int) -> np.ndarray:
+    """(len(nodes), len(rows), T) gradients of f at baseline + t * (x - baseline), for each
+    node t and each of ``rows``; at most ``batch`` path points per forward/backward pass."""
+    index = torch.as_tensor(rows, device=part.x.device)
+    x, base = part.x[index], part.base[index]
+    extra = tuple(a[index] for a in part.extra)
+    out = np.empty((len(nodes), len(rows), x.shape[1]))
+    per_pass = max(batch // max(len(rows), 1), 1)
+    for start in range(0, len(nodes), per_pass):
+        t = torch.as_tensor(nodes[start:start + per_pass], dtype=x.dtype, device=x.device)
+        k = len(t)
+        points = (base + t[:, None, None] * (x - base)).reshape(k * len(rows), -1)
+        points.requires_grad_(True)
+        repeated = tuple(a.repeat(k, *([1] * (a.dim() - 1))) for a in extra)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(forward(points, *repeated).sum(), points)
+        out[start:start + k] = grad.view(k, len(rows), -1).double().cpu().numpy()
+    return out
+
+
+def clenshaw_curtis(intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the Clenshaw-Curtis rule with ``intervals`` + 1 points on [0, 1].
+
+    Node k is (1 - cos(k pi / intervals)) / 2, so the rule with twice the intervals holds these
+    nodes at its even positions. The rule integrates polynomials up to degree ``intervals``
+    exactly (Waldvogel's closed form of the weights).
+    """
+    n = intervals
+    if n < 1:
+        raise ValueError("a Clenshaw-Curtis rule needs at least one interval")
+    theta = np.pi * np.arange(n + 1) / n
+    weights = np.empty(n + 1)
+    if n == 1:
+        weights[:] = 1.0
+    else:
+        j = np.arange(1, n // 2 + 1)
+        terms = np.cos(2 * j[:, None] * theta[None, 1:n]) / (4 * j[:, None] ** 2 - 1)
+        if n % 2 == 0:
+            terms[-1] /= 2  # the j = n/2 term enters once, not twice
+        weights[1:n] = 2 * (1 - 2 * terms.sum(0)) / n
+        weights[0] = weights[n] = 1 / (n * n - 1) if n % 2 == 0 else 1 / (n * n)
+    return (1 - np.cos(theta)) / 2, weights / 2
 
 
 def length_chunks(lengths: np.ndarray, rows: np.ndarray, size: int) -> list[np.ndarray]:

@@ -4,7 +4,7 @@ import torch
 
 from models.mixer import MixerConfig, build_mixer
 from xai.cases import Cases
-from xai.integrated_gradients import integrated_gradients, length_chunks
+from xai.integrated_gradients import clenshaw_curtis, integrated_gradients, length_chunks
 
 
 def tiny_mixer(encoding="multiply"):
@@ -110,6 +110,35 @@ def test_steps_double_only_where_needed_and_stop_at_the_cap():
     capped = integrated_gradients(mixer, cases, tolerance=0.0, absolute_floor=0.0,
                                   start_steps=4, max_steps=16)
     assert np.all(capped.settings["n_steps"] == 16) and not capped.settings["converged"].any()
+
+
+def test_clenshaw_curtis_is_exact_for_polynomials_and_nested():
+    for n in (1, 2, 3, 8, 9, 64):
+        nodes, weights = clenshaw_curtis(n)
+        assert nodes[0] == 0 and abs(nodes[-1] - 1) < 1e-15
+        for degree in range(n + 1):
+            np.testing.assert_allclose(weights @ nodes**degree, 1 / (degree + 1), rtol=1e-12)
+    np.testing.assert_allclose(clenshaw_curtis(2)[1], [1 / 6, 2 / 3, 1 / 6])  # Simpson
+    coarse, fine = clenshaw_curtis(8)[0], clenshaw_curtis(16)[0]
+    np.testing.assert_allclose(fine[0::2], coarse, atol=1e-15)
+    with pytest.raises(ValueError):
+        clenshaw_curtis(0)
+
+
+def test_matches_captum_at_many_steps():
+    from captum.attr import IntegratedGradients
+
+    mixer, cases = tiny_mixer("fourier"), random_cases(n=6)
+    ours = integrated_gradients(mixer, cases, absence="zero", tolerance=1e-7,
+                                absolute_floor=1e-9, max_steps=512)
+    reference = IntegratedGradients(lambda a, p, i, m: mixer(p, i, a, m))
+    for row in range(len(cases)):
+        size = len(cases.ingredients[row])
+        one = cases.select([row])
+        theirs = reference.attribute(one.amounts, additional_forward_args=(
+            one.property_ids, one.ids, one.mask), n_steps=400, method="gausslegendre")
+        np.testing.assert_allclose(ours.values[row, :size], theirs[0, :size].detach().numpy(),
+                                   atol=2e-5)
 
 
 def test_length_chunks_sort_by_length():
