@@ -14,6 +14,7 @@ the Mixer's forward signature ``f(property_ids, ingredient_ids, amounts, mask) -
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import comb
 
 import numpy as np
@@ -35,6 +36,7 @@ def shapley_values(
     absence: str = "removed",
     exact_max: int = 14,
     n_permutations: int = 256,
+    target_std_error: float | None = None,
     seed: int = 0,
     batch_size: int = 8192,
     progress: bool = False,
@@ -44,12 +46,15 @@ def shapley_values(
     Method ``shapley_exact`` when every case has at most ``exact_max`` players,
     ``shapley_sampled`` when none has, ``shapley`` when mixed. ``n_permutations`` permutations
     (rounded up to an even number: each sampled one is paired with its reverse) are drawn per
-    sampled case from ``np.random.default_rng(seed)``. ``std_errors`` is 0 for enumerated cases
+    sampled case from ``np.random.default_rng(seed)``. With ``target_std_error`` a sampled case
+    starts with 64 permutations and doubles them until every player's standard error is at most
+    ``target_std_error * |f(recipe) - f(no player present)|``; ``n_permutations`` is then the
+    most drawn. ``std_errors`` is 0 for enumerated cases
     and the standard error of the mean over antithetic pairs for sampled ones (NaN with a single
     pair); NaN off the players. ``batch_size`` is the number of full-width coalitions per model
     call; ``progress`` shows a bar over cases.
-    ``settings`` holds ``exact`` (N,) bool, ``n_players`` (N,), ``max_std_error`` (N,) and the
-    parameters.
+    ``settings`` holds ``exact`` (N,) bool, ``n_players`` (N,), ``max_std_error`` (N,),
+    ``permutations`` (N,) (drawn per case, 0 where enumerated) and the parameters.
     """
     check_absence(absence)
     if exact_max < 0:
@@ -57,6 +62,8 @@ def shapley_values(
     if n_permutations < 2:
         raise ValueError("n_permutations must be at least 2 (one antithetic pair)")
     n_permutations += n_permutations % 2
+    if target_std_error is not None and not target_std_error > 0:
+        raise ValueError("target_std_error must be positive")
     N, T = cases.ids.shape
     slots = player_slots(cases, absence)
     n_players = np.array([len(s) for s in slots], dtype=np.int64)
@@ -73,10 +80,13 @@ def shapley_values(
             std_errors[r, slots[r]] = 0.0
             baseline[r], prediction[r] = v[0], v[-1]
         sampled = _sampled(game, slots, np.flatnonzero(~exact), T, n_permutations,
-                           np.random.default_rng(seed), batch_size, bar.update)
-        for r, (phi, se, empty, full) in sampled.items():
-            values[r, slots[r]], std_errors[r, slots[r]] = phi, se
-            baseline[r], prediction[r] = empty, full
+                           np.random.default_rng(seed), batch_size, bar.update,
+                           target_std_error)
+        drawn = np.zeros(N, dtype=np.int64)
+        for r, estimate in sampled.items():
+            values[r, slots[r]], std_errors[r, slots[r]] = estimate.values, estimate.std_errors
+            baseline[r], prediction[r] = estimate.empty, estimate.full
+            drawn[r] = estimate.permutations
 
     method = ("shapley_exact" if exact.all() else
               "shapley_sampled" if not exact.any() else "shapley")
@@ -87,7 +97,8 @@ def shapley_values(
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=values, prediction=prediction, baseline=baseline, std_errors=std_errors,
         settings={"units": "standardised model output", "exact": exact, "exact_max": exact_max,
-                  "n_permutations": n_permutations, "seed": seed, "n_players": n_players,
+                  "n_permutations": n_permutations, "target_std_error": target_std_error,
+                  "permutations": drawn, "seed": seed, "n_players": n_players,
                   "max_std_error": max_se},
     )
 
@@ -141,6 +152,36 @@ def exact_shapley(v: np.ndarray, n: int) -> np.ndarray:
     return phi
 
 
+FIRST_ROUND = 64
+"""Permutations drawn per case in the first round when sampling to a target standard error."""
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    """A sampled case: the antithetic pair means (pairs, n) it rests on and v(empty), v(full)."""
+
+    pairs: np.ndarray
+    empty: float
+    full: float
+
+    @property
+    def permutations(self) -> int:
+        return 2 * len(self.pairs)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.pairs.mean(0)
+
+    @property
+    def std_errors(self) -> np.ndarray:
+        if len(self.pairs) < 2:
+            return np.full(self.pairs.shape[1], np.nan)
+        return self.pairs.std(0, ddof=1) / np.sqrt(len(self.pairs))
+
+    def more(self, other: _Estimate) -> _Estimate:
+        return _Estimate(np.concatenate([self.pairs, other.pairs]), self.empty, self.full)
+
+
 def _sampled(
     game: Game,
     slots: list[np.ndarray],
@@ -150,11 +191,44 @@ def _sampled(
     rng: np.random.Generator,
     batch_size: int,
     on_done,
-) -> dict[int, tuple[np.ndarray, np.ndarray, float, float]]:
-    """Antithetic permutation estimates: row -> (phi, std_error, v(empty), v(full)).
+    target_std_error: float | None = None,
+) -> dict[int, _Estimate]:
+    """Antithetic permutation estimates per row: all ``n_permutations`` at once, or in rounds
+    that double the permutations of the rows whose standard errors are still above target."""
+    if target_std_error is None:
+        return _draw(game, slots, rows, width, n_permutations, rng, batch_size, on_done)
+    out: dict[int, _Estimate] = {}
+    todo, drawn = list(rows), 0
+    while todo:
+        step = min(max(drawn, FIRST_ROUND), n_permutations - drawn)
+        for r, estimate in _draw(game, slots, todo, width, step, rng, batch_size,
+                                 lambda _: None, ends=out).items():
+            out[r] = out[r].more(estimate) if r in out else estimate
+        drawn += step
+        done = {r for r in todo if drawn >= n_permutations or np.all(
+            out[r].std_errors <= target_std_error * abs(out[r].full - out[r].empty))}
+        on_done(len(done))
+        todo = [r for r in todo if r not in done]
+    return out
+
+
+def _draw(
+    game: Game,
+    slots: list[np.ndarray],
+    rows,
+    width: int,
+    n_permutations: int,
+    rng: np.random.Generator,
+    batch_size: int,
+    on_done,
+    ends: dict[int, _Estimate] | None = None,
+) -> dict[int, _Estimate]:
+    """``n_permutations`` antithetic permutations for each of ``rows``.
 
     Every permutation's interior prefixes (sizes 1..n-1) of every case in a pool are evaluated
-    in one call to ``game``; the empty and full coalitions once per case.
+    in one call to ``game``; the empty and full coalitions once per case. Where ``ends`` has an
+    earlier estimate of a row, its v(empty) and v(full) are used, so that every permutation of
+    the row telescopes to the same two values (efficiency holds exactly across rounds).
     """
     out = {}
     pending: list[tuple[int, np.ndarray]] = []
@@ -178,7 +252,9 @@ def _sampled(
         start = 0
         for (r, order), block in zip(pending, blocks, strict=True):
             part, start = v[start:start + len(block)], start + len(block)
-            out[r] = _antithetic_estimate(order, part)
+            if ends and r in ends:
+                part[:2] = ends[r].empty, ends[r].full
+            out[r] = _antithetic_pairs(order, part)
         on_done(len(pending))
         pending, pending_size = [], 0
 
@@ -193,10 +269,10 @@ def _sampled(
     return out
 
 
-def _antithetic_estimate(order: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                     float, float]:
-    """Mean marginal contributions and their standard errors from permutations ``order`` (M, n)
-    and v laid out as [empty, full, prefixes of permutation 0 (sizes 1..n-1), ...]."""
+def _antithetic_pairs(order: np.ndarray, v: np.ndarray) -> _Estimate:
+    """Pair means of marginal contributions from permutations ``order`` (M, n), rows k and
+    k + M/2 reversed, and v laid out as [empty, full, prefixes of permutation 0 (sizes
+    1..n-1), ...]."""
     M, n = order.shape
     path = np.empty((M, n + 1))
     path[:, 0], path[:, n] = v[0], v[1]
@@ -204,6 +280,4 @@ def _antithetic_estimate(order: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, 
     contribution = np.empty((M, n))
     np.put_along_axis(contribution, order, np.diff(path, axis=1), axis=1)
     pairs = 0.5 * (contribution[: M // 2] + contribution[M // 2:])  # (M/2, n) one sample each
-    phi = pairs.mean(0)
-    se = pairs.std(0, ddof=1) / np.sqrt(len(pairs)) if len(pairs) > 1 else np.full(n, np.nan)
-    return phi, se, float(v[0]), float(v[1])
+    return _Estimate(pairs, float(v[0]), float(v[1]))

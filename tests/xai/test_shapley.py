@@ -149,6 +149,29 @@ def test_sampled_is_exact_for_an_additive_model_and_seeded():
     assert not np.allclose(a.values[0, :8], c.values[0, :8])
 
 
+def test_sampling_to_a_target_standard_error_stops_where_it_is_met():
+    mixer = small_mixer(n_layers=3, layer_norm=True)
+    cases = make_cases(sizes=(10, 9, 8), balance=(-1, -1, -1), seed=3)
+    exact = shapley_values(mixer, cases)
+    target = 0.08
+    result = shapley_values(mixer, cases, exact_max=0, n_permutations=4096,
+                            target_std_error=target, seed=2)
+    spread = np.abs(result.prediction - result.baseline)
+    drawn = result.settings["permutations"]
+    assert set(drawn.tolist()) <= {64, 128, 256, 512, 1024, 2048, 4096}
+    assert drawn.max() > 64 and drawn.max() < 4096  # more rounds where needed, below the cap
+    assert len(set(drawn.tolist())) > 1  # each case stops on its own
+    for row, size in enumerate((10, 9, 8)):
+        se = result.std_errors[row, :size]
+        assert se.max() <= target * spread[row]
+        z = np.abs(result.values[row, :size] - exact.values[row, :size]) / se
+        assert z.max() < 4.5
+    assert np.abs(result.completeness_error).max() < 1e-12
+    capped = shapley_values(mixer, cases, exact_max=0, n_permutations=128,
+                            target_std_error=1e-9, seed=2)
+    assert (capped.settings["permutations"] == 128).all()
+
+
 def test_mixed_exact_and_sampled():
     mixer = small_mixer()
     cases = make_cases()
@@ -166,6 +189,8 @@ def test_bad_arguments():
         shapley_values(additive, cases, absence="gone")
     with pytest.raises(ValueError, match="n_permutations"):
         shapley_values(additive, cases, n_permutations=1)
+    with pytest.raises(ValueError, match="target_std_error"):
+        shapley_values(additive, cases, target_std_error=0.0)
 
 
 # -- interactions --------------------------------------------------------------------------------
