@@ -1,11 +1,13 @@
 """Integrated Gradients: this project's batched, adaptive IG against captum one recipe at a time.
 
 Both integrate along the amount path from every amount at 0 (the ``zero`` absence, which is
-captum's default all-zero baseline for recipes without padding) to the recipe, with
-Gauss-Legendre quadrature. A case has converged when its completeness gap |delta| is at most
-max(tolerance * |f(recipe) - f(all amounts 0)|, absolute_floor); captum's per-recipe loop is
-timed at its default 50 steps and at the fewest steps (doubling) for which at least as many
-cases converge as with this project's IG. Attributions are in standardised model units.
+captum's default all-zero baseline for recipes without padding) to the recipe: this project with
+nested Clenshaw-Curtis rules that double until each case converges, captum with its default
+Gauss-Legendre rule at a fixed step count. A case has converged when its completeness gap
+|delta| is at most max(tolerance * |f(recipe) - f(all amounts 0)|, absolute_floor); captum's
+per-recipe loop is timed at its default 50 steps and at the fewest steps (doubling) for which at
+least as many cases converge as with this project's IG. Attributions are in standardised model
+units.
 """
 
 from __future__ import annotations

@@ -123,6 +123,19 @@ def _shapley(s: dict) -> str:
             matched = " (matched to KernelExplainer's time)" if g.get("matched_to_kernel") else ""
             out.append(f"| {n} | {g['permutations']}{matched} | {_num(g['median_s'])} | "
                        f"{_num(g['max_abs_error'])} | {_pct(g['max_se_ratio'])} |")
+    adaptive = {n: size["to_target"] for n, size in s["sizes"].items() if size.get("to_target")}
+    if adaptive:
+        target = c.get("se_target", 0.01)
+        out += ["", f"Sampling to a target (`target_std_error={target}`): permutations drawn in "
+                "doubling rounds from 64, per recipe, until every standard error is below "
+                f"{target:.0%} of |f(recipe) - f(nothing)| (at most "
+                f"{c.get('se_target_cap')}).", "",
+                "| ingredients | permutations per recipe | median s per recipe | slowest s | "
+                "largest SE / sum | max abs error |", "|---|---|---|---|---|---|"]
+        for n, a in adaptive.items():
+            out.append(f"| {n} | {', '.join(map(str, a['permutations']))} | "
+                       f"{_num(a['median_s'])} | {_num(a['max_s'])} | "
+                       f"{_pct(a['max_se_ratio'])} | {_num(a['max_abs_error'])} |")
     out += ["", "Equal wall time: KernelExplainer against the most permutations that take no "
             "longer per recipe.", "",
             "| ingredients | KernelExplainer s | its max abs error | permutations | s | "
@@ -173,7 +186,9 @@ def _ig(ig: dict, title: str) -> str:
     out = [title, "", f"Device `{ig['device']}`, {ig['n_recipes']} recipes, property "
            f"`{c['property']}`, zero-amount baseline. Converged: |delta| <= "
            f"max({c['tolerance']:g} x |f(x) - f(0)|, {c['absolute_floor']:g}). This project's "
-           f"IG: one batched call, adaptive Gauss-Legendre steps up to {c['max_steps']}; "
+           f"IG: one batched call, nested Clenshaw-Curtis rules doubling from 8 intervals up to "
+           f"{c['max_steps']} for the cases not yet converged (n intervals: n + 1 gradients, "
+           "each level reusing the last one's); "
            "captum: `IntegratedGradients` on the plain Mixer forward, one recipe per call, "
            "defaults otherwise.", ""]
     ours = ig["ours"]

@@ -6,18 +6,23 @@ the temporary folder unless ``--out`` says otherwise, so the reference figures s
 --only ig,training --json PATH`` runs the IG and training benchmarks on a GPU and writes the raw
 results only; saved as ``bench/results-gpu.json`` they appear, labelled, on the next page.
 Before measuring, the runner waits (up to ``--max-wait`` seconds) for the 1-minute load average
-to fall below ``--max-load``, and records the load.
+to fall below ``--max-load``, and records the load. Each benchmark runs in a fresh interpreter
+(one child process at a time), so that what one leaves behind (allocator state, threads started
+by shap or numba, imported libraries) does not slow the next: in one process, IG measured after
+the Shapley benchmark ran up to twice as slow as on its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -68,9 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     machine = describe_machine(device)  # before the BLAS limit, to record the defaults
     try:
-        # spinning BLAS threads steal the cores from torch's (see bench.ig._blas_interference)
-        with threadpool_limits(limits=1, user_api="blas"):
-            results = measure(settings, chosen, device, workdir)
+        results = measure(settings, chosen, device, workdir, args.threads)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -80,44 +83,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def measure(settings: presets.Settings, chosen: Sequence[str], device: str,
-            workdir: Path) -> dict:
-    """Run the ``chosen`` benchmarks in order; the model trained by the training benchmark is
-    the one the attribution benchmarks explain."""
+            workdir: Path, threads: int) -> dict:
+    """Run the ``chosen`` benchmarks in order, each in a fresh child process; the model the
+    training benchmark trains (saved in ``workdir``) is the one the attribution benchmarks
+    explain."""
     started = time.perf_counter()
     results: dict = {"mode": settings.mode, "device": device, "benchmarks": list(chosen),
                      "budget_s": settings.budget_s, "elapsed_by_benchmark_s": {},
-                     "load_by_benchmark": {}}
-    trained = None
-
-    def clock(name: str, start: float) -> None:
+                     "load_by_benchmark": {}, "isolation": "one child process per benchmark"}
+    for name in chosen:
+        start = time.perf_counter()
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results[name] = pool.submit(run_one, name, settings, device, workdir,
+                                        threads).result()
         results["elapsed_by_benchmark_s"][name] = time.perf_counter() - start
         results["load_by_benchmark"][name] = load_average()
-
-    if "training" in chosen:
-        start = time.perf_counter()
-        results["training"], trained = run_training(workdir, settings.training, device=device)
-        clock("training", start)
-    if {"shapley", "ig"} & set(chosen):
-        start = time.perf_counter()
-        if trained is None or settings.training.epochs != settings.model_epochs:
-            trained = bench_model(workdir, epochs=settings.model_epochs)
-        pool = recipe_pool(settings.pool)
-        clock("model and recipes", start)
-        if "shapley" in chosen:
-            start = time.perf_counter()
-            results["shapley"] = run_shapley(trained.model, pool, settings.shapley)
-            clock("shapley", start)
-        if "ig" in chosen:
-            start = time.perf_counter()
-            results["ig"] = run_ig(trained.model, pool, settings.ig, device=device)
-            clock("ig", start)
-    if "scale" in chosen:
-        start = time.perf_counter()
-        results["scale"] = run_scale(workdir, settings.scale)
-        clock("scale", start)
     results["elapsed_s"] = time.perf_counter() - started
     results["load_at_end"] = load_average()
     return results
+
+
+def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
+            threads: int) -> dict:
+    """One benchmark's results, in the calling process."""
+    torch.set_num_threads(threads)
+    # spinning BLAS threads steal the cores from torch's (see bench.ig._blas_interference)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if name == "training":
+            return run_training(workdir, settings.training, device=device)[0]
+        if name == "scale":
+            return run_scale(workdir, settings.scale)
+        trained = bench_model(workdir, epochs=settings.model_epochs)
+        pool = recipe_pool(settings.pool)
+        if name == "shapley":
+            return run_shapley(trained.model, pool, settings.shapley)
+        return run_ig(trained.model, pool, settings.ig, device=device)
 
 
 def _save(results: dict, args: argparse.Namespace, settings: presets.Settings,

@@ -46,6 +46,8 @@ class ShapleyConfig:
     plain_exact_limit: int = 14
     permutations: tuple[int, ...] = (16, 64, 256, 1024, 4096)
     se_target: float = 0.01
+    se_target_sizes: tuple[int, ...] = (20, 30)
+    se_target_cap: int = 16384
     batch_players: int = 10
     batch_recipes: int = 1000
     batch_repeats: int = 3
@@ -101,9 +103,11 @@ def _one_size(mixer, cases: Cases, n: int, config: ShapleyConfig) -> dict:
     if matched is not None:
         grid = sorted([*grid, matched], key=lambda g: g["permutations"])
     spread = reference["spread"] if reference else _stack(run.result)["spread"]
+    adaptive = (_to_target(mixer, singles, reference, config)
+                if n in config.se_target_sizes else None)
     return {"n_recipes": len(cases), "exact_known": reference is not None, "methods": methods,
             "sampled": grid, "equal_time": _equal_time(methods, grid),
-            "target_se": _se_target(grid, config.se_target),
+            "target_se": _se_target(grid, config.se_target), "to_target": adaptive,
             "median_abs_spread": float(np.median(np.abs(spread))),
             "load_after": load_average()}
 
@@ -126,6 +130,22 @@ def _matched_to_kernel(mixer, singles: list[Cases], methods: dict, grid: list[di
     values = _stack(run.result)
     return {"permutations": m, **run.to_dict(), **_errors(values, reference),
             "max_se_ratio": _max_se_ratio(values), "matched_to_kernel": True}
+
+
+def _to_target(mixer, singles: list[Cases], reference: dict | None,
+               config: ShapleyConfig) -> dict:
+    """The sampled estimator told to stop at ``se_target``: each recipe draws permutations in
+    doubling rounds until every standard error is below the target share of its
+    |f(recipe) - f(nothing)| (at most ``se_target_cap``)."""
+    run = timed_each([_call(shapley_values, mixer, c, exact_max=0,
+                            n_permutations=config.se_target_cap,
+                            target_std_error=config.se_target, seed=config.seed)
+                      for c in singles])
+    values = _stack(run.result)
+    drawn = [int(r.settings["permutations"][0]) for r in run.result]
+    return {**run.to_dict(), "max_s": max(run.runs), "permutations": drawn,
+            "cap": config.se_target_cap, "max_se_ratio": _max_se_ratio(values),
+            **_errors(values, reference)}
 
 
 def _batch(mixer, model: TrainedModel, pool: list[Recipe], config: ShapleyConfig) -> dict:

@@ -82,6 +82,18 @@ def _thirty(s: dict | None) -> Verdict:
     size = (s or {}).get("sizes", {}).get("30")
     if size is None:
         return Verdict(target, "-", "not measured", "30 ingredients not run")
+    adaptive = size.get("to_target")
+    if adaptive is not None:
+        figure = (f"sampling to the target: {_span(adaptive['permutations'])} permutations, "
+                  f"largest ratio {adaptive['max_se_ratio']:.2%}, {adaptive['median_s']:.3g} s "
+                  f"per recipe (slowest {adaptive['max_s']:.3g} s)")
+        if adaptive["max_se_ratio"] >= 0.01:
+            return Verdict(target, figure, "missed", f"the cap of {adaptive['cap']} "
+                           "permutations is reached above 1%", "shapley.sampled")
+        if adaptive["median_s"] < 1:
+            return Verdict(target, figure, "met", f"{1 / adaptive['median_s']:.1f}x inside 1 s")
+        return Verdict(target, figure, "missed", f"{adaptive['median_s']:.2f}x over 1 s",
+                       "shapley.sampled")
     hit = size["target_se"]
     if hit is None:
         largest = size["sampled"][-1]
@@ -94,6 +106,11 @@ def _thirty(s: dict | None) -> Verdict:
         return Verdict(target, figure, "met", f"{1 / hit['median_s']:.1f}x inside 1 s")
     return Verdict(target, figure, "missed", f"{hit['median_s']:.2f}x over 1 s",
                    "shapley.sampled")
+
+
+def _span(counts: list[int]) -> str:
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def _batch(s: dict | None) -> Verdict:
