@@ -10,29 +10,27 @@ amounts and values ``float64``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from models.optional_tables import ingredients_table, properties_table, substitutions_table
 from models.validation import (
     DataError,
     Problem,
     Table,
     capped,
-    ingredients_table,
     number_cells,
-    properties_table,
     quote,
     read_table,
     read_truth,
     require_columns,
-    substitutions_table,
     text_cells,
 )
 
-__all__ = ["DataError", "DataSummary", "Dataset", "Problem", "load_dataset", "summarize"]
+__all__ = ["DataError", "Dataset", "Problem", "load_dataset"]
 
 TABLE_NAMES = ("formulations", "measurements", "ingredients", "properties", "substitutions")
 REQUIRED_TABLES = ("formulations", "measurements")
@@ -363,56 +361,3 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     rank = {f"{n}.{ext}": i for i, n in enumerate(TABLE_NAMES) for ext in ("csv", "parquet")}
     rank["truth.json"] = len(TABLE_NAMES)
     return sorted(problems, key=lambda p: (rank.get(p.file, -1), p.line or 0))
-
-
-# ----------------------------------------------------------------------------- summary
-
-
-@dataclass(frozen=True)
-class DataSummary:
-    """Counts that describe a dataset, for the report and the command line.
-
-    ``ingredients_per_recipe`` holds ``min``, ``median``, ``mean`` and ``max``;
-    ``ingredient_frequency`` maps each ingredient to the number of recipes containing it, most
-    frequent first.
-    """
-
-    n_formulations: int
-    n_measurements: int
-    n_ingredients: int
-    n_properties: int
-    measurements_per_property: dict[str, int]
-    ingredients_per_recipe: dict[str, float]
-    ingredient_frequency: dict[str, int]
-    duplicate_pairs: int
-    warnings: list[str]
-
-    def to_dict(self) -> dict:
-        """A JSON-serialisable copy."""
-        return asdict(self)
-
-
-def summarize(dataset: Dataset) -> DataSummary:
-    """Count formulations, measurements, ingredients and properties of ``dataset``."""
-    f, m = dataset.formulations, dataset.measurements
-    counts = m["property"].value_counts()
-    sizes = f.groupby("formulation_id", sort=False).size().to_numpy()
-    stats = (
-        {"min": float(sizes.min()), "median": float(np.median(sizes)),
-         "mean": float(sizes.mean()), "max": float(sizes.max())}
-        if len(sizes) else dict.fromkeys(("min", "median", "mean", "max"), 0.0)
-    )
-    # Rows are unique per (formulation, ingredient), so rows per ingredient = recipes with it.
-    freq = f["ingredient"].value_counts()
-    order = sorted(freq.index, key=lambda i: (-int(freq[i]), i))
-    return DataSummary(
-        n_formulations=len(dataset.formulation_ids),
-        n_measurements=len(m),
-        n_ingredients=len(dataset.ingredient_names),
-        n_properties=len(dataset.property_names),
-        measurements_per_property={p: int(counts.get(p, 0)) for p in dataset.property_names},
-        ingredients_per_recipe=stats,
-        ingredient_frequency={str(i): int(freq[i]) for i in order},
-        duplicate_pairs=int(dataset.duplicate_pairs),
-        warnings=list(dataset.warnings),
-    )

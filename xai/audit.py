@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.data import Dataset, summarize
+from models.data import Dataset
 from models.pipeline import dataset_hash, evaluate
+from models.summary import summarize
 from models.trained import TrainedModel
 from xai import audit_explain as explain
 from xai.attribution import Attribution

@@ -44,9 +44,12 @@ class ExplainConfig:
     The defaults keep a whole test split of the synthetic data (about 2,000 cases) to well
     under a minute on two cores: Shapley values are enumerated up to ``shapley_exact_max``
     players and estimated from ``shapley_permutations`` antithetic permutations beyond (each
-    with its standard error); the sanity check and deletion curves run on ``check_cases``
-    cases, the sanity check with the cheaper ``check_*`` settings; interactions are enumerated
-    for at most ``interaction_cases`` cases of up to ``interaction_max_players`` players.
+    with its standard error; with ``shapley_target_se`` set, sampling stops per case once every
+    standard error is at most that share of |f(recipe) - f(nothing)|, and
+    ``shapley_permutations`` is the most drawn); the sanity check and deletion curves run on
+    ``check_cases`` cases, the sanity check with the cheaper ``check_*`` settings; interactions
+    are enumerated for at most ``interaction_cases`` cases of up to ``interaction_max_players``
+    players.
     """
 
     methods: tuple[str, ...] = METHODS
@@ -59,6 +62,7 @@ class ExplainConfig:
     ig_max_steps: int = 256
     shapley_exact_max: int = 10
     shapley_permutations: int = 16
+    shapley_target_se: float | None = None
     check_ig_max_steps: int = 64
     check_exact_max: int = 8
     check_permutations: int = 16
@@ -201,6 +205,7 @@ def _methods(config: ExplainConfig, *, for_checks: bool = False) -> dict[str, Ru
         config.ig_max_steps)
     exact_max = config.check_exact_max if for_checks else config.shapley_exact_max
     permutations = config.check_permutations if for_checks else config.shapley_permutations
+    target_se = None if for_checks else config.shapley_target_se
 
     def ig(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
         return integrated_gradients(mixer, cases, absence=absence, tolerance=config.ig_tolerance,
@@ -208,7 +213,8 @@ def _methods(config: ExplainConfig, *, for_checks: bool = False) -> dict[str, Ru
 
     def shapley(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
         return shapley_values(mixer, cases, absence=absence, exact_max=exact_max,
-                              n_permutations=permutations, seed=config.seed, progress=progress)
+                              n_permutations=permutations, target_std_error=target_se,
+                              seed=config.seed, progress=progress)
 
     runners = {"ig": ig, "shapley": shapley}
     return {name: runners[name] for name in config.methods}
@@ -219,7 +225,8 @@ def _checks_reuse(config: ExplainConfig, name: str) -> bool:
     (a lower step cap only matters on the randomised models), for Shapley when the check runs
     with the same settings."""
     return name == "ig" or (config.check_exact_max >= config.shapley_exact_max
-                            and config.check_permutations == config.shapley_permutations)
+                            and config.check_permutations == config.shapley_permutations
+                            and config.shapley_target_se is None)
 
 
 def _interactions(mixer: Mixer, cases: Cases, config: ExplainConfig,

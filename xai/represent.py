@@ -20,19 +20,10 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.stats import spearmanr
-from sklearn.metrics import adjusted_rand_score
 
 from models.data import Dataset
+from models.expert_distances import read_expert_distances
 from models.trained import TrainedModel
-from models.validation import (
-    DataError,
-    Problem,
-    number_cells,
-    read_table,
-    require_columns,
-    text_cells,
-)
 from xai.agreement import (
     GroupAgreement,
     MantelTest,
@@ -41,15 +32,15 @@ from xai.agreement import (
     mantel,
 )
 from xai.attention import AttentionSummary, attention_summary
+from xai.builtin_hypotheses import BUILTIN
 from xai.cases import make_cases
 from xai.dynamics import Dynamics, learning_dynamics
-from xai.embeddings import Geometry, cut_tree, embedding_geometry, training_counts
-from xai.hypotheses import BUILTIN, Registry, Verdict, ordered_series
+from xai.embeddings import Geometry, embedding_geometry, training_counts
+from xai.hypotheses import Registry, Verdict, ordered_series
 from xai.hypothesis_truth import compare, expected_verdicts
 from xai.property_substitution import PropertySubstitution, property_substitution
+from xai.representation_truth import substitution_truth, truth_scores
 from xai.substitution import IngredientSubstitution, ingredient_substitution
-
-EXPERT_DISTANCES = "ingredient_distances"  # optional table: ingredient_a, ingredient_b, distance
 
 
 @dataclass(frozen=True)
@@ -246,7 +237,7 @@ def represent(
                               seed=seed, progress=progress)
     verdicts = registry.evaluate(context, hypotheses, correction=correction)
     ingredients, properties = context.ingredient_geometry, context.property_geometry
-    distances = read_expert_distances(dataset)
+    distances = read_expert_distances(dataset.root)
     expert = None
     if distances:
         names, matrix = expert_distance_matrix(distances, ingredients.names)
@@ -291,116 +282,6 @@ def represent(
         settings={**asdict(settings), "seed": seed, "correction": correction,
                   "n_formulations": len(context.formulation_ids)},
     )
-
-
-def truth_scores(truth: dict, ingredients: Geometry, properties: Geometry) -> dict:
-    """How well the embeddings recover ``truth.json``'s families and property groups.
-
-    The adjusted Rand index of the flat clustering (k chosen by silhouette) against the true
-    labels, over all ingredients the truth knows and over the frequent (not rare) ones, and of a
-    cut into as many clusters as there are true labels (k given, not chosen).
-    """
-    return {
-        "family_recovery": _recovery(ingredients, truth.get("families", {})),
-        "property_group_recovery": _recovery(properties, truth.get("property_groups", {})),
-    }
-
-
-def _recovery(g: Geometry, labels: dict[str, str]) -> dict:
-    rows = np.array([i for i, n in enumerate(g.names) if n in labels], dtype=np.int64)
-    if len(rows) < 2:
-        return {"n": int(len(rows)), "ari": None}
-    truth = np.array([labels[g.names[i]] for i in rows])
-    frequent = ~g.rare[rows]
-    n_true = len(set(truth.tolist()))
-    at_true_k = cut_tree(g.hierarchy, n_true)[rows]
-    return {
-        "n": int(len(rows)),
-        "n_frequent": int(frequent.sum()),
-        "k": g.clusters.k,
-        "n_true": n_true,
-        "ari": float(adjusted_rand_score(truth, g.clusters.labels[rows])),
-        "ari_frequent": float(adjusted_rand_score(truth[frequent],
-                                                  g.clusters.labels[rows][frequent]))
-        if frequent.sum() >= 2 else None,
-        "ari_at_true_k": float(adjusted_rand_score(truth, at_true_k)),
-    }
-
-
-def substitution_truth(
-    truth: dict, result: IngredientSubstitution, model: TrainedModel, dataset: Dataset,
-    formulation_ids: Sequence[str],
-) -> dict:
-    """Do the swaps that change predictions most swap ingredients whose true effects differ most?
-
-    The expected size of swap A -> B on property p is ``|effect_p(B) - effect_p(A)| x mean
-    amount of A`` over the analysed recipes holding A, from ``truth["main_effects"]``, divided by
-    the model's standard deviation for p so it is in model units. Reported: its Spearman
-    correlation with the observed mean |prediction change| over the informed swaps, and per donor
-    kind the mean expected size (random donors included), which says whether nearest-neighbour
-    and expert donors are truly more alike than random ones.
-    """
-    effects = truth.get("main_effects", {})
-    recipes = dataset.recipes()
-    amounts: dict[str, list[float]] = {}
-    for f in formulation_ids:
-        for code, amount in zip(*recipes[f], strict=True):
-            amounts.setdefault(code, []).append(float(amount))
-    mean_amount = {c: float(np.mean(v)) for c, v in amounts.items()}
-
-    def expected(a: str, b: str, prop: str) -> float:
-        e = effects.get(prop, {})
-        if a not in e or b not in e or a not in mean_amount:
-            return float("nan")
-        return abs(e[b] - e[a]) * mean_amount[a] / model.encoder.scalers[prop].std
-
-    pairs, by_kind = [], {}
-    for s in result.swaps:
-        if s.donor_kind == "random":
-            size = np.nanmean([expected(s.ingredient, b, s.property)
-                               for b in result.random_donors.get(s.ingredient, [])] or [np.nan])
-        else:
-            size = expected(s.ingredient, s.donor, s.property)
-            pairs.append((size, s.mean_abs_change))
-        by_kind.setdefault(s.donor_kind, []).append(size)
-    x, y = (np.array(v, dtype=np.float64) for v in zip(*pairs, strict=True)) if pairs else (
-        np.zeros(0), np.zeros(0))
-    ok = np.isfinite(x) & np.isfinite(y)
-    rho = spearmanr(x[ok], y[ok]) if ok.sum() >= 3 else None
-    return {
-        "question": "do swaps between ingredients with more different true effects change "
-                    "predictions more?",
-        "n_swaps": int(ok.sum()),
-        "spearman": None if rho is None else float(rho.statistic),
-        "p_value": None if rho is None else float(rho.pvalue),
-        "mean_expected_change_by_kind": {k: float(np.nanmean(v)) if np.isfinite(v).any()
-                                         else None for k, v in by_kind.items()},
-        "units": "expected and observed changes in model units",
-    }
-
-
-def read_expert_distances(dataset: Dataset) -> list[tuple[str, str, float]] | None:
-    """Rows of the dataset folder's optional ``ingredient_distances`` table (CSV or Parquet:
-    ``ingredient_a, ingredient_b, distance``), or None when there is none.
-
-    Raises
-    ------
-    DataError
-        Naming the file and line of every bad row.
-    """
-    problems: list[Problem] = []
-    table = read_table(dataset.root, EXPERT_DISTANCES, problems)
-    if table is not None and require_columns(
-        table, ("ingredient_a", "ingredient_b", "distance"), problems
-    ):
-        a = text_cells(table, "ingredient_a", problems)
-        b = text_cells(table, "ingredient_b", problems)
-        d = number_cells(table, "distance", problems, nonnegative=True)
-    if problems:
-        raise DataError(dataset.root, problems)
-    if table is None:
-        return None
-    return [(x, y, float(v)) for x, y, v in zip(a, b, d, strict=True)]
 
 
 def _array(tensor) -> np.ndarray:

@@ -34,11 +34,11 @@ from models.encoding import Encoder
 from models.mixer import Mixer
 from models.trained import TrainedModel
 from xai.cases import Cases, make_cases
-from xai.stats import empirical_pvalue, mean_interval, wilcoxon_test
+from xai.stats import empirical_pvalue, mean_interval
+from xai.substitution_summary import ALPHA, finite_mean, headline
 
 DONOR_KINDS = ("expert", "nearest", "same_group", "random")
 RANDOM_POOLS = ("all", "other_groups")
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def ingredient_substitution(
     return IngredientSubstitution(
         swaps=swaps,
         per_ingredient=per_ingredient,
-        headline=_headline(per_ingredient, swaps, donors),
+        headline=headline(per_ingredient, swaps, donors),
         random_donors=random_donors,
         skipped=skipped,
         settings={"donors": list(donors), "n_random": n_random, "n_frequent": n_frequent,
@@ -336,7 +336,7 @@ def _run_ingredient(
             "ingredient": a, "donor_kind": kind, "donor": b, "n_donors": n_donors,
             "n_cases": len(sub), "n_recipes": len(set(sub.formulation_ids)),
             "distance": distance, "mean_abs_change": pooled_abs,
-            "error_change": _mean(v["error_change_z"][measured]),
+            "error_change": finite_mean(v["error_change_z"][measured]),
             "p_value": empirical_pvalue(pooled_abs, null_pooled) if kind != "random"
             else float("nan"),
         })
@@ -356,64 +356,8 @@ def _swap_row(
         n_measured=int((here & measured).sum()), n_donors=n_donors, distance=distance,
         mean_change=change.estimate, mean_abs_change=mean_abs,
         change_low=change.low, change_high=change.high,
-        mean_change_original=_mean(v["change_original"][here]),
-        mean_abs_change_original=_mean(np.abs(v["change_original"][here])),
+        mean_change_original=finite_mean(v["change_original"][here]),
+        mean_abs_change_original=finite_mean(np.abs(v["change_original"][here])),
         error_change=error.estimate, error_change_low=error.low, error_change_high=error.high,
         p_value=empirical_pvalue(mean_abs, null) if len(null) else float("nan"),
     )
-
-
-def _headline(per_ingredient: list[dict], swaps: list[SwapResult], kinds: Sequence[str]) -> dict:
-    """Per donor kind: how much swaps disturb; and, paired over ingredients, each informed kind
-    against the mean random donor (Wilcoxon signed-rank on pooled mean |change|)."""
-    by_kind: dict[str, dict[str, list[float]]] = {}
-    for r in per_ingredient:
-        by_kind.setdefault(r["donor_kind"], {}).setdefault(r["ingredient"], []).append(
-            r["mean_abs_change"])
-    summary = {}
-    for kind in kinds:
-        values = np.array([np.mean(v) for v in by_kind.get(kind, {}).values()])
-        rows = [r for r in per_ingredient if r["donor_kind"] == kind]
-        p_values = np.array([s.p_value for s in swaps if s.donor_kind == kind])
-        p_values = p_values[np.isfinite(p_values)]
-        summary[kind] = {
-            "n_ingredients": len(values),
-            "n_swaps": len(rows),
-            "mean_abs_change": _mean(values),
-            "median_abs_change": float(np.median(values)) if len(values) else float("nan"),
-            "mean_error_change": _mean(np.array([r["error_change"] for r in rows])),
-            "share_swaps_p_below_alpha": _mean(p_values < ALPHA),
-        }
-    comparisons = {}
-    random = {a: float(np.mean(v)) for a, v in by_kind.get("random", {}).items()}
-    for kind in kinds:
-        if kind == "random" or not random:
-            continue
-        mine = {a: float(np.mean(v)) for a, v in by_kind.get(kind, {}).items() if a in random}
-        names = sorted(mine)
-        test = wilcoxon_test(np.array([mine[a] for a in names]),
-                             np.array([random[a] for a in names]))
-        comparisons[kind] = {**test.to_dict(), "verdict": _verdict(test.p_value,
-                                                                   test.effect_size)}
-    return {
-        "question": "do expert, nearest-neighbour and same-group swaps change predictions less "
-                    "than random swaps?",
-        "units": "mean |prediction change| and error change in model units, pooled over "
-                 "properties per ingredient",
-        "kinds": summary,
-        "versus_random": comparisons,
-    }
-
-
-def _verdict(p_value: float, effect: float) -> str:
-    if not np.isfinite(p_value):
-        return "too few ingredients to test"
-    if p_value >= ALPHA:
-        return "no clear difference from random swaps"
-    return "disturbs less than random swaps" if effect < 0 else "disturbs more than random swaps"
-
-
-def _mean(values: np.ndarray) -> float:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if len(values) else float("nan")

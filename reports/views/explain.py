@@ -187,11 +187,16 @@ def _method_note(described: dict, settings: dict) -> str:
     exact = (sh.get("exact") or {}).get("share")
     se = (sh.get("max_std_error") or {}).get("max")
     converged = (ig.get("converged") or {}).get("share")
+    target = settings.get("shapley_target_se")
+    sampled = (f"{settings.get('shapley_permutations')} antithetic permutations" if not target
+               else f"antithetic permutations until every standard error is at most "
+               f"{num(target)} of |f(recipe) - f(nothing)| (at most "
+               f"{settings.get('shapley_permutations')})")
     return (f"Shapley values: exact enumeration for recipes with at most "
             f"{settings.get('shapley_exact_max')} players ({pct(exact)} of cases), otherwise "
-            f"{settings.get('shapley_permutations')} antithetic permutations (largest standard "
-            f"error {num(se)}). Integrated Gradients: Gauss-Legendre quadrature, up to "
-            f"{settings.get('ig_max_steps')} steps ({pct(converged)} of cases converged).")
+            f"{sampled} (largest standard error {num(se)}). Integrated Gradients: nested "
+            f"Clenshaw-Curtis quadrature, up to {settings.get('ig_max_steps')} intervals "
+            f"({pct(converged)} of cases converged).")
 
 
 def _truth_blocks(truth: dict) -> list[dict]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import DataError, Dataset, Problem, load_dataset, summarize
+from models.data import DataError, Dataset, Problem, load_dataset
 
 FORMULATIONS = """\
 formulation_id,ingredient,amount,comment
@@ -174,17 +174,6 @@ def test_subset_restricts_formulations_and_measurements(tmp_path):
     assert ds.formulation_ids == ["001", "NA", "F3"]  # the original is untouched
     with pytest.raises(KeyError, match="nope"):
         ds.subset(["nope"])
-
-
-def test_summary_numbers(tmp_path):
-    ds = load_dataset(write(tmp_path / "d", BASE))
-    s = summarize(ds)
-    assert (s.n_formulations, s.n_measurements, s.n_ingredients, s.n_properties) == (3, 4, 3, 2)
-    assert s.measurements_per_property == {"ph": 1, "visc": 3}
-    assert s.ingredients_per_recipe == {"min": 1.0, "median": 2.0, "mean": 5 / 3, "max": 2.0}
-    assert s.ingredient_frequency == {"G": 2, "W": 2, "O": 1}
-    assert s.duplicate_pairs == 1 and s.warnings == list(ds.warnings)
-    assert json.loads(json.dumps(s.to_dict())) == s.to_dict()
 
 
 def test_dataset_can_be_built_directly():

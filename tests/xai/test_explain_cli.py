@@ -98,6 +98,26 @@ def test_balance_baseline_one_method_and_chosen_property(trained):
     assert summary["quality"]["agreement"] is None
 
 
+def test_sampling_to_a_target_standard_error(trained):
+    root, _, model = trained
+    out = root / "target"
+    chosen = sorted(model.split.test)[:4]
+    assert run_explain(["--model", root / "model", "--data", root / "data", "--out", out,
+                        "--formulations", *chosen, "--method", "shapley", "--exact-max", 2,
+                        "--permutations", 512, "--target-se", 0.05, "--quiet"]) == 0
+    frame = pd.read_csv(out / "attributions.csv")
+    summary = json.loads((out / "explain.json").read_text())
+    assert summary["settings"]["shapley_target_se"] == 0.05
+    sampled = 0
+    for _, case in frame.groupby(["formulation_id", "property"]):
+        spread = abs(case["prediction"].iloc[0] - case["baseline_prediction"].iloc[0])
+        se = case["std_error"].to_numpy()
+        if len(case) > 2:  # more players than --exact-max: sampled to the target
+            sampled += 1
+            assert np.all(se <= 0.05 * spread)
+    assert sampled > 0
+
+
 def test_bad_input_is_a_usage_error(trained, tmp_path):
     root, _, _ = trained
     base = ["--model", root / "model", "--data", root / "data", "--out", tmp_path / "x"]
@@ -107,6 +127,8 @@ def test_bad_input_is_a_usage_error(trained, tmp_path):
         run_explain([*base, "--property", "colour"])
     with pytest.raises(UsageError, match="permutations"):
         run_explain([*base, "--permutations", 1])
+    with pytest.raises(UsageError, match="target-se"):
+        run_explain([*base, "--target-se", 0])
     with pytest.raises(UsageError, match="not in"):
         run_explain([*base, "--balance", "RM0000", "--baseline", "balance"])
     assert not (tmp_path / "x").exists()

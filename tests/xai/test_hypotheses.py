@@ -16,8 +16,8 @@ from models.io import to_jsonable
 from models.mixer import MixerConfig, build_mixer
 from models.trained import TrainedModel
 from models.training import TrainConfig
+from xai.builtin_hypotheses import BUILTIN
 from xai.hypotheses import (
-    BUILTIN,
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,

@@ -49,6 +49,10 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--permutations", type=int, default=ExplainConfig.shapley_permutations,
                    metavar="N", help="permutations per sampled Shapley case (default "
                    "%(default)s); more for smaller standard errors")
+    p.add_argument("--target-se", type=float, metavar="X",
+                   help="sample each case until every Shapley standard error is at most X times "
+                   "|f(recipe) - f(nothing)| (e.g. 0.01), from 64 permutations, doubling up to "
+                   "--permutations")
     p.set_defaults(run=run)
 
 
@@ -58,9 +62,12 @@ def run(args: argparse.Namespace) -> int:
     cases = select_cases(model, dataset, args)
     if args.exact_max < 0 or args.permutations < 2:
         raise UsageError("--exact-max must be >= 0 and --permutations >= 2")
+    if args.target_se is not None and not args.target_se > 0:
+        raise UsageError("--target-se must be positive")
     config = ExplainConfig(methods=METHOD_CHOICES[args.method], absence=args.baseline,
                            seed=args.seed, shapley_exact_max=args.exact_max,
-                           shapley_permutations=args.permutations, progress=not args.quiet)
+                           shapley_permutations=args.permutations,
+                           shapley_target_se=args.target_se, progress=not args.quiet)
     result = explain(model, cases, config, truth=dataset.truth)
     with atomic_folder(args.out) as tmp:
         result.frame().to_csv(tmp / "attributions.csv", index=False)
