@@ -69,26 +69,42 @@ def first_qkv(mixer: Mixer, x: torch.Tensor) -> torch.Tensor | None:
     return block.attn.qkv(block.norm1(x))
 
 
+SHORT_KEYS = 16
+"""Up to this many keys, CPU attention scores are laid out (keys, queries); see :func:`attend`."""
+
+
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
            mask: torch.Tensor | None) -> torch.Tensor:
     """Softmax attention of ``q`` (B, H, Q, dh) over ``k``, ``v`` (B, H, S, dh); ``mask``
     (B, 1, 1, S) True where a key takes part, or None.
 
-    The fused kernel on GPUs; on the CPU one batched matrix product with the mask as an additive
-    bias, which measured faster there for the few dozen tokens of a recipe.
+    The fused kernel on GPUs; on the CPU batched matrix products with the mask as an additive
+    bias, which measured faster there for the few dozen tokens of a recipe. With at most
+    :data:`SHORT_KEYS` keys the scores are laid out (keys, queries), so the softmax runs along a
+    non-contiguous dimension and the CPU kernel vectorises across the queries instead of along
+    rows shorter than its vector width (about 1.7x faster for recipes of 4-13 tokens).
     """
     if q.is_cuda:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     B, H, Q, dh = q.shape
     S = k.shape[2]
+    queries, keys = q.reshape(B * H, Q, dh), k.reshape(B * H, S, dh)
+    values = v.reshape(B * H, S, dh)
+    short = S <= SHORT_KEYS
+    shape = (B * H, S, Q) if short else (B * H, Q, S)
     if mask is None:
-        bias = torch.zeros((), dtype=q.dtype, device=q.device).expand(B * H, Q, S)
+        bias = torch.zeros((), dtype=q.dtype, device=q.device).expand(shape)
     else:
-        bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device).masked_fill_(
-            ~mask, float("-inf")).expand(B, H, Q, S).reshape(B * H, Q, S)
-    scores = torch.baddbmm(bias, q.reshape(B * H, Q, dh), k.reshape(B * H, S, dh).transpose(1, 2),
-                           alpha=dh ** -0.5)
-    return (scores.softmax(-1) @ v.reshape(B * H, S, dh)).view(B, H, Q, dh)
+        absent = ~(mask.transpose(-1, -2) if short else mask)  # (B, 1, S, 1) or (B, 1, 1, S)
+        bias = torch.zeros(absent.shape, dtype=q.dtype, device=q.device).masked_fill_(
+            absent, float("-inf")).expand(B, H, *shape[1:]).reshape(shape)
+    if short:
+        scores = torch.baddbmm(bias, keys, queries.transpose(1, 2), alpha=dh ** -0.5)
+        weights = scores.softmax(1).transpose(1, 2)
+    else:
+        scores = torch.baddbmm(bias, queries, keys.transpose(1, 2), alpha=dh ** -0.5)
+        weights = scores.softmax(-1)
+    return torch.bmm(weights, values).view(B, H, Q, dh)
 
 
 def run_blocks(

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from models.mixer import MixerConfig, build_mixer
-from xai.fast_forward import attend, property_output
+from xai.fast_forward import SHORT_KEYS, attend, property_output
 
 
 def _batch(n_ingredients: int, seed: int = 0):
@@ -85,12 +85,21 @@ def test_training_mode_is_evaluated_without_dropout():
 
 
 @pytest.mark.parametrize("queries", [1, 6])
-def test_attend_equals_the_fused_kernel(queries):
+@pytest.mark.parametrize("keys", [6, SHORT_KEYS + 3])  # both CPU layouts
+def test_attend_equals_the_fused_kernel(queries, keys):
     g = torch.Generator().manual_seed(0)
     q = torch.randn(3, 2, queries, 4, generator=g)
-    k, v = torch.randn(2, 3, 2, 6, 4, generator=g)
-    mask = torch.rand(3, 1, 1, 6, generator=g) > 0.4
+    k, v = torch.randn(2, 3, 2, keys, 4, generator=g)
+    mask = torch.rand(3, 1, 1, keys, generator=g) > 0.4
     mask[..., 0] = True  # the property token always takes part
     torch.testing.assert_close(attend(q, k, v, mask),
                                F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
     torch.testing.assert_close(attend(q, k, v, None), F.scaled_dot_product_attention(q, k, v))
+    # and so are the gradients Integrated Gradients takes through it
+    ours = [t.clone().requires_grad_() for t in (q, k, v)]
+    fused = [t.clone().requires_grad_() for t in (q, k, v)]
+    weights = torch.randn(3, 2, queries, 4, generator=g)
+    (attend(*ours, mask) * weights).sum().backward()
+    (F.scaled_dot_product_attention(*fused, attn_mask=mask) * weights).sum().backward()
+    for a, b in zip(ours, fused, strict=True):
+        torch.testing.assert_close(a.grad, b.grad)
