@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.profile_markdown import profiles
 from bench.targets import Verdict, check_targets
+from xai.shapley import FIRST_ROUND
 
 HERE = Path(__file__).resolve().parent
 CPU_RESULTS = HERE / "results-cpu.json"
@@ -128,8 +129,8 @@ def _shapley(s: dict) -> str:
     if adaptive:
         target = c.get("se_target", 0.01)
         out += ["", f"Sampling to a target (`target_std_error={target}`): permutations drawn in "
-                "doubling rounds from 64, per recipe, until every standard error is below "
-                f"{target:.0%} of |f(recipe) - f(nothing)| (at most "
+                f"doubling rounds from {FIRST_ROUND}, per recipe, until every standard error "
+                f"is below {target:.0%} of |f(recipe) - f(nothing)| (at most "
                 f"{c.get('se_target_cap')}).", "",
                 "| ingredients | permutations per recipe | median s per recipe | slowest s | "
                 "largest SE / sum | max abs error |", "|---|---|---|---|---|---|"]

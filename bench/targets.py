@@ -90,10 +90,7 @@ def _thirty(s: dict | None) -> Verdict:
         if adaptive["max_se_ratio"] >= 0.01:
             return Verdict(target, figure, "missed", f"the cap of {adaptive['cap']} "
                            "permutations is reached above 1%", "shapley.sampled")
-        if adaptive["median_s"] < 1:
-            return Verdict(target, figure, "met", f"{1 / adaptive['median_s']:.1f}x inside 1 s")
-        return Verdict(target, figure, "missed", f"{adaptive['median_s']:.2f}x over 1 s",
-                       "shapley.sampled")
+        return _within_one_second(target, figure, adaptive["median_s"])
     hit = size["target_se"]
     if hit is None:
         largest = size["sampled"][-1]
@@ -102,10 +99,13 @@ def _thirty(s: dict | None) -> Verdict:
                        "missed", "no permutation count run reaches 1%", "shapley.sampled")
     figure = (f"{hit['permutations']} permutations: largest ratio {hit['max_se_ratio']:.2%}, "
               f"{hit['median_s']:.3g} s per recipe")
-    if hit["median_s"] < 1:
-        return Verdict(target, figure, "met", f"{1 / hit['median_s']:.1f}x inside 1 s")
-    return Verdict(target, figure, "missed", f"{hit['median_s']:.2f}x over 1 s",
-                   "shapley.sampled")
+    return _within_one_second(target, figure, hit["median_s"])
+
+
+def _within_one_second(target: str, figure: str, seconds: float) -> Verdict:
+    if seconds < 1:
+        return Verdict(target, figure, "met", f"{1 / seconds:.1f}x inside 1 s")
+    return Verdict(target, figure, "missed", f"{seconds:.2f}x over 1 s", "shapley.sampled")
 
 
 def _span(counts: list[int]) -> str:

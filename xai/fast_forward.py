@@ -2,11 +2,11 @@
 
 The prediction is read from token 0 (the property token) after the last block, so the last block
 needs keys and values for every token but a query, attention output and feed-forward layer for
-token 0 alone. Attention runs as one batched matrix product on the CPU and as the fused kernel on
-GPUs (:func:`attend`). The first
-block's ``qkv`` projection acts on each token separately (its norm is per token too), so callers
-that evaluate one recipe under many coalitions can project each token once and pass the result in
-(``first_qkv``) instead of recomputing it for every coalition.
+token 0 alone. Attention runs as batched matrix products on the CPU and as the fused kernel on
+GPUs (:func:`attend`). The first block's ``qkv`` projection acts on each token separately (its
+norm is per token too), so callers that evaluate one recipe under many coalitions can project
+each token once and pass the result in (``first_qkv``) instead of recomputing it for every
+coalition.
 
 The numbers equal ``mixer(...)`` in eval mode to float tolerance; dropout is never applied.
 """

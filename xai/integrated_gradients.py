@@ -201,10 +201,9 @@ def _integrate_chunk(forward, part: _PathInputs, spread: np.ndarray, allowed: np
     diff = (part.x - part.base).double().cpu().numpy()
     active = np.arange(len(spread))
     intervals = start_steps
-    nodes, _ = clenshaw_curtis(intervals)
+    nodes, weights = clenshaw_curtis(intervals)
     grads = _path_gradients(forward, part, active, nodes, batch)  # (nodes, cases, T)
     while True:
-        _, weights = clenshaw_curtis(intervals)
         values = np.einsum("k,kbt->bt", weights, grads) * diff[active]
         delta = values.sum(1) - spread[active]
         ok = np.abs(delta) <= allowed[active]
@@ -216,10 +215,10 @@ def _integrate_chunk(forward, part: _PathInputs, spread: np.ndarray, allowed: np
             return
         active, grads = active[~done], grads[:, ~done]
         intervals *= 2
-        finer, _ = clenshaw_curtis(intervals)
+        nodes, weights = clenshaw_curtis(intervals)
         refined = np.empty((intervals + 1, *grads.shape[1:]))
         refined[0::2] = grads
-        refined[1::2] = _path_gradients(forward, part, active, finer[1::2], batch)
+        refined[1::2] = _path_gradients(forward, part, active, nodes[1::2], batch)
         grads = refined
 
 

@@ -47,9 +47,9 @@ def shapley_values(
     ``shapley_sampled`` when none has, ``shapley`` when mixed. ``n_permutations`` permutations
     (rounded up to an even number: each sampled one is paired with its reverse) are drawn per
     sampled case from ``np.random.default_rng(seed)``. With ``target_std_error`` a sampled case
-    starts with 64 permutations and doubles them until every player's standard error is at most
-    ``target_std_error * |f(recipe) - f(no player present)|``; ``n_permutations`` is then the
-    most drawn. ``std_errors`` is 0 for enumerated cases
+    starts with ``FIRST_ROUND`` (64) permutations and doubles them until every player's
+    standard error is at most ``target_std_error * |f(recipe) - f(no player present)|``;
+    ``n_permutations`` is then the most drawn. ``std_errors`` is 0 for enumerated cases
     and the standard error of the mean over antithetic pairs for sampled ones (NaN with a single
     pair); NaN off the players. ``batch_size`` is the number of full-width coalitions per model
     call; ``progress`` shows a bar over cases.

@@ -238,3 +238,10 @@ def wilcoxon_test(x: np.ndarray, y: np.ndarray) -> PairedTest:
     result = stats.wilcoxon(nonzero)
     return PairedTest("wilcoxon", n, float(result.statistic), float(result.pvalue), effect,
                       median, share_less)
+
+
+def finite_mean(values: np.ndarray) -> float:
+    """Mean of the finite values (NaN when there are none)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else float("nan")

@@ -34,8 +34,8 @@ from models.encoding import Encoder
 from models.mixer import Mixer
 from models.trained import TrainedModel
 from xai.cases import Cases, make_cases
-from xai.stats import empirical_pvalue, mean_interval
-from xai.substitution_summary import ALPHA, finite_mean, headline
+from xai.stats import empirical_pvalue, finite_mean, mean_interval
+from xai.substitution_summary import ALPHA, headline
 
 DONOR_KINDS = ("expert", "nearest", "same_group", "random")
 RANDOM_POOLS = ("all", "other_groups")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xai.stats import wilcoxon_test
+from xai.stats import finite_mean, wilcoxon_test
 
 if TYPE_CHECKING:
     from xai.substitution import SwapResult
@@ -67,10 +67,3 @@ def _verdict(p_value: float, effect: float) -> str:
     if p_value >= ALPHA:
         return "no clear difference from random swaps"
     return "disturbs less than random swaps" if effect < 0 else "disturbs more than random swaps"
-
-
-def finite_mean(values: np.ndarray) -> float:
-    """Mean of the finite values (NaN when there are none)."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if len(values) else float("nan")

@@ -28,6 +28,7 @@ from xai.coalitions import subset_members
 from xai.interactions import Interactions
 from xai.quality import kendall_rows, spearman_rows, top_k_overlap
 from xai.shapley import exact_shapley
+from xai.stats import finite_mean
 
 POOL_ROWS = 1 << 16  # coalitions evaluated per oracle call
 EFFECT_FLOOR = 1e-9  # |oracle Shapley value| below this: the ingredient has no effect
@@ -252,10 +253,10 @@ def _oracle_agreement(attribution: Attribution, oracle: Attribution) -> dict:
         ok = np.isfinite(rho[rows])
         return {
             "n_cases": int(ok.sum()),
-            "spearman_mean": _mean(rho[rows]),
-            "kendall_mean": _mean(tau[rows]),
-            "sign_agreement": _mean(sign[rows]),
-            "top1_match": _mean(np.where(np.isfinite(rho), top1, np.nan)[rows]),
+            "spearman_mean": finite_mean(rho[rows]),
+            "kendall_mean": finite_mean(tau[rows]),
+            "sign_agreement": finite_mean(sign[rows]),
+            "top1_match": finite_mean(np.where(np.isfinite(rho), top1, np.nan)[rows]),
         }
 
     return {
@@ -320,7 +321,3 @@ def _family_pair_strength(interactions: Interactions, family: dict[str, str]) ->
     }
 
 
-def _mean(values: np.ndarray) -> float:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else float("nan")

@@ -6,6 +6,7 @@ from scipy import stats
 
 from xai.stats import (
     empirical_pvalue,
+    finite_mean,
     mean_difference_interval,
     mean_interval,
     rmse_difference_interval,
@@ -103,3 +104,8 @@ def test_wilcoxon_effect_size_and_pvalue():
     assert balanced.effect_size == pytest.approx(0.0)
     same = wilcoxon_test(np.ones(5), np.ones(5))
     assert math.isnan(same.p_value) and same.effect_size == 0.0
+
+
+def test_finite_mean_ignores_nan():
+    assert finite_mean(np.array([1.0, np.nan, 3.0])) == 2.0
+    assert np.isnan(finite_mean(np.array([np.nan])))

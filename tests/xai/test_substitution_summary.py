@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from xai.substitution_summary import finite_mean, headline
+from xai.substitution_summary import headline
 
 
 class Swap:
@@ -36,8 +36,3 @@ def test_too_few_ingredients_and_no_random_donors():
     out = headline(per_ingredient, [], ["expert", "random"])
     assert out["versus_random"]["expert"]["verdict"] == "too few ingredients to test"
     assert headline(rows("expert", {"A": 1.0}), [], ["expert"])["versus_random"] == {}
-
-
-def test_finite_mean_ignores_nan():
-    assert finite_mean(np.array([1.0, np.nan, 3.0])) == 2.0
-    assert np.isnan(finite_mean(np.array([np.nan])))

@@ -20,6 +20,7 @@ from xai.absence import ABSENCES
 from xai.cases import Cases, make_cases
 from xai.cli import UsageError
 from xai.explain import ExplainConfig, ExplainResult, explain
+from xai.shapley import FIRST_ROUND
 
 METHOD_CHOICES = {"ig": ("ig",), "shapley": ("shapley",), "both": ("ig", "shapley")}
 
@@ -51,8 +52,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    "%(default)s); more for smaller standard errors")
     p.add_argument("--target-se", type=float, metavar="X",
                    help="sample each case until every Shapley standard error is at most X times "
-                   "|f(recipe) - f(nothing)| (e.g. 0.01), from 64 permutations, doubling up to "
-                   "--permutations")
+                   f"|f(recipe) - f(nothing)| (e.g. 0.01), from {FIRST_ROUND} permutations, "
+                   "doubling up to --permutations")
     p.set_defaults(run=run)
 
 
