@@ -83,7 +83,7 @@ def run_ig(model: TrainedModel, pool: list[Recipe], config: IGConfig, *, device:
 
 
 def _integrate(mixer, cases: Cases, config: IGConfig):
-    from xai.integrated_gradients import integrated_gradients
+    from xai.attribution.integrated_gradients import integrated_gradients
 
     return integrated_gradients(mixer, cases, absence="zero", tolerance=config.tolerance,
                                 absolute_floor=config.absolute_floor, max_steps=config.max_steps)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.profile_markdown import profiles
 from bench.targets import Verdict, check_targets
-from xai.shapley import FIRST_ROUND
+from xai.attribution.shapley import FIRST_ROUND
 
 HERE = Path(__file__).resolve().parent
 CPU_RESULTS = HERE / "results-cpu.json"
@@ -101,7 +101,7 @@ def _shapley(s: dict) -> str:
     out = ["## 1. Shapley values", "",
            f"One trained Mixer, property `{c['property']}`, absence `removed`; "
            f"{c['recipes_per_size']} recipes per size, one call per recipe (median over the "
-           "recipes). shap's explainers run through `xai.shap_reference` (plain Mixer forward, "
+           "recipes). shap's explainers run through `xai.checks.reference` (plain Mixer forward, "
            "same absence definition, default sample counts). Errors are against this project's "
            "exact values: largest absolute error over ingredients, and the largest L1 error as a "
            "share of |f(recipe) - f(nothing)|.", "",

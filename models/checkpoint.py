@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from models.encoding import Encoder
+from models.errors import InputError
 from models.io import atomic_folder, write_json
 from models.mixer import MixerConfig, build_mixer
 from models.splits import Split
@@ -30,7 +31,7 @@ from models.training import History, TrainConfig
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint folder that cannot be loaded, with the reason."""
 
 

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
+from models.errors import InputError
 from models.mixer import MixerConfig
 from models.training import TrainConfig
 
@@ -15,7 +16,7 @@ MODEL_KEYS = tuple(f.name for f in fields(MixerConfig) if f.name not in ("n_ingr
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration file that cannot be used, naming the file and the problem."""
 
 

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from models.baselines import BASELINES, metrics_from_predictions, predict_baselines
 from models.data import Dataset
 from models.pipeline import fit_model
+from models.rare_ingredients import cut_rare_ingredients
 from models.splits import Split
 from models.training import TrainConfig
 
@@ -35,8 +36,9 @@ MIXER = "mixer"
 class Task:
     """One training: the Mixer, and the baselines named in ``baselines``, on ``split``.
 
-    ``rare_cut`` > 0 first applies :func:`models.ablation.cut_rare_ingredients` with that threshold,
-    counted on ``split.train``. ``labels`` are copied into the record (fold, seed, variant ...).
+    ``rare_cut`` > 0 first applies :func:`models.rare_ingredients.cut_rare_ingredients` with that
+    threshold, counted on ``split.train``. ``labels`` are copied into the record (fold, seed,
+    variant ...).
     """
 
     split: Split
@@ -70,7 +72,6 @@ def score_split(dataset: Dataset, task: Task) -> dict:
     """
     split = task.split
     if task.rare_cut > 0:
-        from models.ablation import cut_rare_ingredients  # ablation builds on this module
 
         dataset = cut_rare_ingredients(dataset, split.train, min_count=task.rare_cut,
                                        mode=task.rare_mode)

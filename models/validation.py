@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.errors import InputError
+
 MAX_LISTED = 50
 MAX_WARNED = 20
 TRANSFORMS = ("log", "identity")
@@ -44,7 +46,7 @@ class Problem:
         return f"{self.file}, line {self.line}: {self.message}"
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Raised with every problem found in a dataset folder (not just the first).
 
     ``str(err)`` names the folder on its first line and lists the problems one per line, the

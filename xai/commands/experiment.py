@@ -30,7 +30,7 @@ from models.learning_curve import DEFAULT_FRACTIONS, learning_curve
 from models.pipeline import measured_formulations
 from models.splits import random_split
 from models.training import TrainConfig
-from xai.cli import UsageError
+from xai.commands.errors import UsageError
 
 OUTPUTS = {
     "baselines": "baselines.json",

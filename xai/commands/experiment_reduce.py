@@ -17,9 +17,9 @@ from models.config import load_config
 from models.data import load_dataset
 from models.io import atomic_file, write_json
 from models.pipeline import measured_formulations
+from models.reduction import STRATEGIES, ReductionResult, reduce_ingredients
 from models.training import TrainConfig
-from xai.cli import UsageError
-from xai.reduction import STRATEGIES, ReductionResult, reduce_ingredients
+from xai.commands.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

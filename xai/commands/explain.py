@@ -16,11 +16,11 @@ from models.data import load_dataset
 from models.io import atomic_folder, write_json
 from models.pipeline import measured_formulations
 from models.trained import TrainedModel
-from xai.absence import ABSENCES
+from xai.attribution.absence import ABSENCES
+from xai.attribution.shapley import FIRST_ROUND
 from xai.cases import Cases, make_cases
-from xai.cli import UsageError
-from xai.explain import ExplainConfig, ExplainResult, explain
-from xai.shapley import FIRST_ROUND
+from xai.commands.errors import UsageError
+from xai.runs.explain import ExplainConfig, ExplainResult, explain
 
 METHOD_CHOICES = {"ig": ("ig",), "shapley": ("shapley",), "both": ("ig", "shapley")}
 

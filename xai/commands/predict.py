@@ -10,7 +10,7 @@ import pandas as pd
 from models.checkpoint import load_model
 from models.data import load_dataset
 from models.io import atomic_file
-from xai.cli import UsageError
+from xai.commands.errors import UsageError
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 from models.checkpoint import load_model
 from models.data import load_dataset
 from models.io import atomic_folder, write_json
-from xai.audit import AuditOptions, run_audit
-from xai.review import REVIEW_FILE, ReviewError, fold_review, load_review
+from xai.runs.audit import AuditOptions, run_audit
+from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
 
 PAUSE_VARIABLE = "MIXER_XAI_TEST_PAUSE"
 ABSENCES = ("auto", "removed", "balance", "zero")
@@ -64,7 +64,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
 
 
 def audit_options(args: argparse.Namespace) -> AuditOptions:
-    from xai.cli import UsageError
+    from xai.commands.errors import UsageError
 
     if args.max_cases is not None and args.max_cases < 1:
         raise UsageError("--max-cases must be at least 1")
@@ -79,7 +79,7 @@ def audit_options(args: argparse.Namespace) -> AuditOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xai.cli import UsageError
+    from xai.commands.errors import UsageError
 
     model = load_model(args.model)
     dataset = load_dataset(args.data)
@@ -98,7 +98,8 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
                         options: AuditOptions, quiet: bool) -> Path:
     """Audit ``model`` on ``dataset`` and write the report folder ``out`` atomically; returns
     the path of its ``index.html``."""
-    from xai.cli import UsageError, write_report
+    from xai.commands.cli import write_report
+    from xai.commands.errors import UsageError
 
     def say(line: str) -> None:
         if not quiet:

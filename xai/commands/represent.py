@@ -18,7 +18,7 @@ import pandas as pd
 from models.checkpoint import load_model
 from models.data import load_dataset
 from models.io import atomic_folder, write_json
-from xai.represent import RepresentResult, Settings, represent
+from xai.runs.represent import RepresentResult, Settings, represent
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xai.cli import UsageError
+    from xai.commands.errors import UsageError
 
     for name in ("permutations", "bootstrap", "random_donors"):
         if getattr(args, name) < 1:

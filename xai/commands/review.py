@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xai.review import ReviewError, import_review, read_results, write_sheet
+from xai.runs.review import ReviewError, import_review, read_results, write_sheet
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from xai.cli import UsageError
+    from xai.commands.errors import UsageError
 
     out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
     try:
@@ -40,7 +40,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from xai.cli import UsageError
+    from xai.commands.errors import UsageError
 
     try:
         record = import_review(args.sheet, args.report)

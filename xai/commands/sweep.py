@@ -18,7 +18,7 @@ from models.data import load_dataset
 from models.io import atomic_file, write_json
 from models.sweep import SAMPLERS, best_options, run_sweep, sweep_results
 from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
-from xai.cli import UsageError
+from xai.commands.errors import UsageError
 
 RESULTS = "sweep.json"
 BEST = "best.toml"

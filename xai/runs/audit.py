@@ -1,0 +1,372 @@
+"""The stage-2 run behind ``xai report``: every analysis of a trained model, as one JSON-able dict.
+
+:func:`run_audit` calls the analysers on a capped, seeded sample of test cases (so a report on
+the built-in data takes well under a minute) and returns a plain dict: the data summary,
+accuracy with the test predictions for parity plots and a baseline comparison on the model's own
+split, attention, attributions with their checks, representations, substitution experiments,
+hypothesis verdicts, learning dynamics, experiment results found in a folder, the review cases,
+and provenance. Every number is kept exact; non-finite values become ``None`` (JSON ``null``).
+Nothing here draws or writes files: ``reports`` lays the dict out.
+
+A section whose analysis fails is kept as ``{"available": False, "reason": ...}`` so one broken
+analysis does not cost the whole audit; ``results["problems"]`` lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.data import Dataset
+from models.pipeline import dataset_hash, evaluate
+from models.summary import summarize
+from models.trained import TrainedModel
+from xai.attribution.results import Attribution
+from xai.runs import audit_attributions as explain
+
+SCHEMA_VERSION = 1
+PACKAGES = ("mixer-xai", "torch", "numpy", "pandas", "scipy", "scikit-learn", "captum", "shap",
+            "umap-learn", "matplotlib", "jinja2", "safetensors")
+UNITS = ("Attributions, model-unit predictions and prediction changes are in each property's "
+         "standardised model units (after the log transform where one applies); measured and "
+         "predicted values and accuracy metrics are in original units.")
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How much of the model to explain, and with what settings.
+
+    ``max_cases`` caps the (formulation, property) pairs explained with Integrated Gradients and
+    Shapley values; ``review_formulations`` formulations of the test split get a review page
+    (all their measured properties are among the explained cases); ``attention_samples`` recipes
+    get attention maps; ``check_cases`` cases enter the randomisation check and deletion curves;
+    ``interaction_cases`` cases (plus the review cases) get pairwise interactions, enumerated
+    for recipes of at most ``interaction_players`` players. ``represent_formulations`` caps the
+    recipes of the substitution experiments.
+    """
+
+    max_cases: int = 300
+    review_formulations: int = 12
+    attention_samples: int = 3
+    check_cases: int = 48
+    interaction_cases: int = 60
+    interaction_players: int = 11
+    absence: str = "auto"
+    exact_max: int = 10
+    n_permutations: int = 64
+    ig_max_steps: int = 64
+    represent_formulations: int = 200
+    n_random_donors: int = 10
+    n_bootstrap: int = 500
+    n_permutation_tests: int = 499
+    layout: str = "auto"
+    baselines: bool = True
+    seed: int = 0
+    experiments: Path | None = None
+
+    @classmethod
+    def quick(cls, **changes) -> AuditOptions:
+        """A fast preview: few cases, permutations and donors, PCA instead of UMAP, no
+        baselines. For tests and a first look, not for conclusions."""
+        preview = dict(max_cases=40, review_formulations=3, attention_samples=2, check_cases=8,
+                       interaction_cases=10, interaction_players=8, exact_max=8,
+                       n_permutations=16, ig_max_steps=32, represent_formulations=20,
+                       n_random_donors=3, n_bootstrap=100, n_permutation_tests=99, layout="pca",
+                       baselines=False)
+        return cls(**{**preview, **changes})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["experiments"] = None if self.experiments is None else str(self.experiments)
+        return d
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`run_audit` found: the JSON-able ``results`` and the long attribution table
+    (None when the attributions could not be computed)."""
+
+    results: dict
+    attributions: pd.DataFrame | None
+
+
+@dataclass
+class _Run:
+    """Bookkeeping while sections are computed: timings and problems."""
+
+    say: Callable[[str], None]
+    timings: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def section(self, name: str, compute: Callable[[], dict]) -> dict:
+        self.say(f"  {name}")
+        start = time.perf_counter()
+        try:
+            out = compute()
+        except ImportError as err:
+            out = {"available": False, "reason": f"analysis not installed ({err})"}
+            self.problems.append(f"{name}: {out['reason']}")
+        except Exception as err:  # an analysis bug must not cost the rest of the report
+            out = {"available": False, "reason": f"failed: {type(err).__name__}: {err}"}
+            self.problems.append(f"{name}: {out['reason']}")
+        self.timings[name] = time.perf_counter() - start
+        return out
+
+
+def run_audit(
+    model: TrainedModel,
+    dataset: Dataset,
+    *,
+    model_dir: str | Path | None = None,
+    options: AuditOptions | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Audit:
+    """Run every analysis on ``model`` and ``dataset``.
+
+    ``model_dir`` (the checkpoint folder) is hashed for provenance; ``say`` receives one line
+    per section as it starts.
+    """
+    options = options or AuditOptions()
+    run = _Run(say or (lambda _: None))
+    started = datetime.now(UTC)
+    groups = dataset.ingredient_groups()
+    results: dict = {"schema_version": SCHEMA_VERSION, "units": UNITS,
+                     "options": options.to_dict()}
+    results["data"] = run.section("data", lambda: _data(dataset))
+    results["accuracy"] = run.section("accuracy", lambda: _accuracy(model, dataset, options))
+
+    selection = explain.select_cases(model, dataset, max_cases=options.max_cases,
+                                     review_formulations=options.review_formulations,
+                                     seed=options.seed)
+    cases = selection.cases
+    absence = explain.choose_absence(cases, options.absence)
+    state: dict = {}
+
+    def attributions() -> dict:
+        result = explain.explain_cases(
+            model, cases, absence=absence, seed=options.seed, exact_max=options.exact_max,
+            n_permutations=options.n_permutations, ig_max_steps=options.ig_max_steps,
+            check_cases=options.check_cases, interaction_cases=options.interaction_cases,
+            interaction_players=options.interaction_players, truth=dataset.truth)
+        state["explained"] = result
+        state["interactions"] = explain.review_interactions(
+            model, cases.select(selection.review_rows), absence=absence,
+            max_players=options.interaction_players)
+        return {
+            "absence": absence,
+            "balance_ingredient": cases.balance_ingredient,
+            "sampled": {"pool": selection.pool, "n_candidates": selection.n_candidates,
+                        "n_cases": len(cases), "n_formulations": len(set(cases.formulation_ids)),
+                        "n_review_formulations": len(selection.review_ids)},
+            **explain.explain_summary(result, cases),
+            "strongest_interactions": explain.strongest_pairs(result.interactions),
+        }
+
+    results["attributions"] = run.section("attributions", attributions)
+    explained = state.get("explained")
+    missing = {"available": False, "reason": "the attributions could not be computed"}
+    results["attention"] = missing if explained is None else run.section(
+        "attention", lambda: explain.attention_section(
+            model, cases, explained.attention, selection.review_rows,
+            n_samples=options.attention_samples))
+    results["review"] = missing if explained is None else run.section("review", lambda: {
+        "cases": explain.review_cases(model, cases, selection.review_rows,
+                                      explained.attributions["ig"],
+                                      explained.attributions["shapley"],
+                                      state["interactions"], groups),
+        "absence": absence, "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
+    })
+    represented = run.section("representations", lambda: _represent(model, dataset, options))
+    for key in ("representations", "substitution", "hypotheses", "dynamics"):
+        results[key] = represented.get(key, represented)
+    results["dynamics"] = _dynamics(model, results["dynamics"])
+    results["experiments"] = run.section("experiments", lambda: read_experiments(
+        options.experiments))
+    results["provenance"] = _provenance(model, dataset, model_dir, options, started, run.timings)
+    results["problems"] = run.problems
+    table = None
+    if explained is not None:
+        table = attribution_frame(explained.attributions["ig"],
+                                  explained.attributions["shapley"], groups)
+    return Audit(results=jsonable(results), attributions=table)
+
+
+def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]) -> pd.DataFrame:
+    """Both attribution sets as one long table: one row per formulation x property x
+    ingredient x method (``ig`` or ``shapley``), with the ingredient's group."""
+    frame = pd.concat([ig.to_frame(), shap.to_frame()], ignore_index=True)
+    frame["method"] = frame["method"].where(frame["method"] == "ig", "shapley")
+    frame.insert(3, "group", frame["ingredient"].map(groups).fillna(""))
+    frame["units"] = "standardised model units"
+    return frame
+
+
+def jsonable(value):
+    """``value`` with numpy types as Python ones and NaN / infinity as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def read_experiments(folder: str | Path | None) -> dict:
+    """Every ``*.json`` result in ``folder`` (written by ``xai experiment`` / ``xai sweep``),
+    keyed by file name; files that are not valid JSON are listed under ``unreadable``."""
+    if folder is None:
+        return {"available": False, "reason": "no --experiments folder given", "results": {}}
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {"available": False, "reason": f"{folder} is not a folder", "results": {}}
+    found, unreadable = {}, []
+    for file in sorted(folder.rglob("*.json")):
+        try:
+            found[str(file.relative_to(folder))] = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            unreadable.append(f"{file.name}: {err}")
+    return {"available": bool(found), "folder": str(folder), "results": found,
+            "unreadable": unreadable,
+            "reason": "" if found else f"no JSON results in {folder}"}
+
+
+def _data(dataset: Dataset) -> dict:
+    summary = summarize(dataset).to_dict()
+    groups = dataset.ingredient_groups()
+    by_group: dict[str, int] = {}
+    for name in dataset.ingredient_names:
+        by_group[groups.get(name, "")] = by_group.get(groups.get(name, ""), 0) + 1
+    return {
+        **summary,
+        "root": str(dataset.root),
+        "ingredient_groups": groups,
+        "ingredients_per_group": by_group,
+        "property_groups": dataset.property_groups(),
+        "property_transforms": dataset.property_transforms(),
+        "has_truth": dataset.truth is not None,
+    }
+
+
+def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
+    split = model.split
+    if split is None:
+        return {"available": False, "reason": "the checkpoint has no split.json"}
+    metrics = evaluate(model, dataset, split)
+    test = dataset.measurements[dataset.measurements["formulation_id"].isin(set(split.test))]
+    test = test[test["property"].isin(model.properties)].reset_index(drop=True)
+    recipes = dataset.recipes()
+    predicted = model.predict([recipes[f] for f in test["formulation_id"]],
+                              test["property"].tolist()) if len(test) else np.zeros(0)
+    parity = {}
+    for prop in model.properties:
+        here = (test["property"] == prop).to_numpy()
+        parity[prop] = {"measured": test["value"].to_numpy()[here].tolist(),
+                        "predicted": np.asarray(predicted)[here].tolist(),
+                        "formulation_ids": test["formulation_id"][here].tolist()}
+    out = {**metrics, "parity": parity,
+           "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
+                     "n_validation": len(split.validation), "n_test": len(split.test)}}
+    if options.baselines:
+        from models.baselines import baseline_metrics
+
+        out["baselines"] = baseline_metrics(dataset, split, seed=options.seed)
+    return out
+
+
+def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
+    from xai.runs.represent import Settings, represent
+
+    ids = None
+    if model.split is not None and len(model.split.test) > options.represent_formulations:
+        rng = np.random.default_rng(options.seed)
+        ids = sorted(rng.choice(list(model.split.test), options.represent_formulations,
+                                replace=False).tolist())
+    settings = Settings(layout=options.layout, n_permutations=options.n_permutation_tests,
+                        n_bootstrap=options.n_bootstrap, n_random=options.n_random_donors)
+    result = represent(model, dataset, formulation_ids=ids, settings=settings, seed=options.seed)
+    d = result.to_dict()
+    g = result.ingredients
+    d["ingredients"]["distances"] = g.distances().tolist()
+    d["properties"]["distances"] = result.properties.distances().tolist()
+    return {
+        "representations": {"ingredients": d["ingredients"], "properties": d["properties"],
+                            "truth": d["truth"], "settings": d["settings"], "units": d["units"]},
+        "substitution": {"ingredients": d["substitution"],
+                         "properties": d["property_substitution"]},
+        "hypotheses": {"verdicts": d["hypotheses"], "correction": d["settings"]["correction"],
+                       "truth": (d["truth"] or {}).get("hypotheses")},
+        "dynamics": d["dynamics"],
+    }
+
+
+def _dynamics(model: TrainedModel, embedding: dict) -> dict:
+    """Loss curves from the training history beside the embedding dynamics (when snapshots
+    were kept)."""
+    h = model.history
+    return {
+        "epochs": [e.get("epoch") for e in h.epochs],
+        "train_loss": [e.get("train_loss") for e in h.epochs],
+        "validation_loss": [e.get("validation_loss") for e in h.epochs],
+        "lr": [e.get("lr") for e in h.epochs],
+        "best_epoch": h.best_epoch,
+        "stop_reason": h.stop_reason,
+        "embeddings": embedding,
+    }
+
+
+def _provenance(model: TrainedModel, dataset: Dataset, model_dir, options: AuditOptions,
+                started: datetime, timings: dict) -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    checkpoint = None
+    if model_dir is not None and (Path(model_dir) / "model.safetensors").is_file():
+        checkpoint = _sha256(Path(model_dir) / "model.safetensors")
+    data_hash = dataset_hash(dataset)
+    trained_on = (model.provenance or {}).get("data_hash")
+    return {
+        "created": started.isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "seeds": {"training": model.train_config.seed,
+                  "split": None if model.split is None else model.split.seed,
+                  "audit": options.seed},
+        "config": {"mixer": model.mixer.config.to_dict(), "train": model.train_config.to_dict(),
+                   "audit": options.to_dict()},
+        "data": {"root": str(dataset.root), "hash": data_hash, "trained_on_hash": trained_on,
+                 "same_as_training": None if trained_on is None else trained_on == data_hash},
+        "checkpoint": {"path": None if model_dir is None else str(model_dir),
+                       "sha256": checkpoint},
+        "timings_seconds": dict(timings),
+    }
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

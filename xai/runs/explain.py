@@ -1,0 +1,301 @@
+"""The analysis behind ``xai explain``: attributions for many cases with every check they carry.
+
+One call computes, for the chosen cases: the attention summary, Integrated Gradients and/or
+Shapley values, completeness per method, agreement between methods, the model-randomisation
+sanity check and deletion curves (both on a seeded sample of at most ``check_cases`` cases, since
+they re-run the methods many times), global importance and dependence points, and, when the
+dataset has a ground truth, the scores against it. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from models.mixer import Mixer
+from models.trained import TrainedModel
+from xai.attention.maps import AttentionSummary, attention_summary
+from xai.attribution.integrated_gradients import integrated_gradients
+from xai.attribution.results import Attribution
+from xai.attribution.shapley import Interactions, shapley_interactions, shapley_values
+from xai.cases import Cases
+from xai.checks.deletion import DeletionCurves, deletion_curves
+from xai.checks.global_views import GlobalImportance, dependence_points, global_importance
+from xai.checks.quality import (
+    Agreement,
+    Completeness,
+    SanityCheck,
+    agreement,
+    completeness,
+    randomisation_check,
+)
+from xai.truth.attribution_scores import TruthScores, truth_scores
+
+METHODS = ("ig", "shapley")
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """Settings of one explain run.
+
+    The defaults keep a whole test split of the synthetic data (about 2,000 cases) to well
+    under a minute on two cores: Shapley values are enumerated up to ``shapley_exact_max``
+    players and estimated from ``shapley_permutations`` antithetic permutations beyond (each
+    with its standard error; with ``shapley_target_se`` set, sampling stops per case once every
+    standard error is at most that share of |f(recipe) - f(nothing)|, and
+    ``shapley_permutations`` is the most drawn); the sanity check and deletion curves run on
+    ``check_cases`` cases, the sanity check with the cheaper ``check_*`` settings; interactions
+    are enumerated for at most ``interaction_cases`` cases of up to ``interaction_max_players``
+    players.
+    """
+
+    methods: tuple[str, ...] = METHODS
+    absence: str = "removed"
+    seed: int = 0
+    check_cases: int = 100
+    n_random: int = 5
+    attention_threshold: float = 0.1
+    ig_tolerance: float = 1e-3
+    ig_max_steps: int = 256
+    shapley_exact_max: int = 10
+    shapley_permutations: int = 16
+    shapley_target_se: float | None = None
+    check_ig_max_steps: int = 64
+    check_exact_max: int = 8
+    check_permutations: int = 16
+    interaction_cases: int = 1000
+    interaction_max_players: int = 10
+    truth_max_players: int = 12
+    top_k: int = 3
+    dependence_top: int = 10
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.methods) - set(METHODS)
+        if unknown or not self.methods:
+            raise ValueError(f"methods must be a non-empty subset of {METHODS}, not "
+                             f"{self.methods}")
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """Everything one explain run found; ``to_dict`` is what ``explain.json`` holds and
+    ``frame`` what ``attributions.csv`` holds."""
+
+    attributions: dict[str, Attribution]
+    attention: AttentionSummary
+    completeness: dict[str, Completeness]
+    agreement: Agreement | None
+    sanity: dict[str, SanityCheck]
+    deletion: dict[str, DeletionCurves]
+    importance: dict[str, GlobalImportance]
+    dependence: dict[str, list]
+    truth: TruthScores | None
+    interactions: Interactions | None
+    settings: dict = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        """Long format, one row per case x ingredient x method (see ``Attribution.to_frame``)."""
+        return pd.concat([a.to_frame() for a in self.attributions.values()], ignore_index=True)
+
+    def to_dict(self) -> dict:
+        return {
+            "settings": self.settings,
+            "attention": self.attention.to_dict(),
+            "attributions": {m: _describe(a) for m, a in self.attributions.items()},
+            "quality": {
+                "completeness": {m: c.to_dict() for m, c in self.completeness.items()},
+                "agreement": self.agreement.to_dict() if self.agreement is not None else None,
+                "sanity_check": {m: s.to_dict() for m, s in self.sanity.items()},
+                "deletion": {m: d.to_dict() for m, d in self.deletion.items()},
+            },
+            "global": {m: g.to_dict() for m, g in self.importance.items()},
+            "dependence": {m: [p.to_dict() for p in points]
+                           for m, points in self.dependence.items()},
+            "interactions": _interaction_summary(self.interactions, self.settings),
+            "truth": self.truth.to_dict() if self.truth is not None else None,
+        }
+
+
+def explain(
+    model: TrainedModel,
+    cases: Cases,
+    config: ExplainConfig,
+    *,
+    truth: dict | None = None,
+) -> ExplainResult:
+    """Run every analysis of ``config`` on ``cases``; ``truth`` (a parsed ``truth.json``)
+    enables the ground-truth scores."""
+    mixer = model.mixer.eval()
+    rng = np.random.default_rng(config.seed)
+    progress = config.progress
+    attention = attention_summary(mixer, cases, threshold=config.attention_threshold,
+                                  progress=progress)
+    methods = _methods(config)
+    attributions = {name: run(mixer, cases, progress) for name, run in methods.items()}
+    check_rows = _sample(len(cases), config.check_cases, rng)
+    check_cases = cases.select(check_rows)
+    check_methods = _methods(config, for_checks=True)
+    sanity, deletion = {}, {}
+    for name, attribution in attributions.items():
+        sample = _take(attribution, check_rows, check_cases.ids.shape[1])
+        run = check_methods[name]
+        original = sample if _checks_reuse(config, name) else run(mixer, check_cases, False)
+        sanity[name] = randomisation_check(mixer, check_cases, lambda m, c, r=run: r(m, c, False),
+                                           seed=config.seed, original=original)
+        deletion[name] = deletion_curves(mixer, check_cases, sample, n_random=config.n_random,
+                                         seed=config.seed)
+    importance = {m: global_importance(a) for m, a in attributions.items()}
+    dependence = {m: dependence_points(a, top=config.dependence_top, importance=importance[m])
+                  for m, a in attributions.items()}
+    interactions, truth_result = None, None
+    if "shapley" in attributions:
+        interactions = _interactions(mixer, cases, config, rng)
+    if truth:
+        truth_result = truth_scores(
+            model, cases, truth, list(attributions.values()),
+            interactions=interactions, max_players=config.truth_max_players,
+            top_k=config.top_k,
+        )
+    both = [attributions[m] for m in METHODS if m in attributions]
+    settings = {
+        **asdict(config),
+        "n_cases": len(cases),
+        "n_formulations": len(set(cases.formulation_ids)),
+        "properties": sorted(set(cases.properties)),
+        "balance_ingredient": cases.balance_ingredient,
+        "check_sample": len(check_rows),
+        "units": "attributions and predictions in each property's standardised model units",
+        "notes": [
+            f"the sanity check and deletion curves use a seeded sample of {len(check_rows)} of "
+            f"{len(cases)} cases",
+            f"on the randomised models of the sanity check, Integrated Gradients stops at "
+            f"{min(config.check_ig_max_steps, config.ig_max_steps)} steps",
+        ] + ([f"in the sanity check Shapley values are enumerated up to {config.check_exact_max} "
+              f"players and sampled with {config.check_permutations} permutations beyond"]
+             if "shapley" in attributions else []),
+    }
+    return ExplainResult(
+        attributions=attributions,
+        attention=attention,
+        completeness={m: completeness(a, tolerance=config.ig_tolerance)
+                      for m, a in attributions.items()},
+        agreement=agreement(*both, k=config.top_k) if len(both) == 2 else None,
+        sanity=sanity,
+        deletion=deletion,
+        importance=importance,
+        dependence=dependence,
+        truth=truth_result,
+        interactions=interactions,
+        settings=settings,
+    )
+
+
+Runner = Callable[[Mixer, Cases, bool], Attribution]
+
+
+def _methods(config: ExplainConfig, *, for_checks: bool = False) -> dict[str, Runner]:
+    """name -> run(mixer, cases, progress); the checks' variants are cheaper (they run once per
+    randomisation stage)."""
+    absence = config.absence
+    max_steps = min(config.check_ig_max_steps, config.ig_max_steps) if for_checks else (
+        config.ig_max_steps)
+    exact_max = config.check_exact_max if for_checks else config.shapley_exact_max
+    permutations = config.check_permutations if for_checks else config.shapley_permutations
+    target_se = None if for_checks else config.shapley_target_se
+
+    def ig(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
+        return integrated_gradients(mixer, cases, absence=absence, tolerance=config.ig_tolerance,
+                                    max_steps=max_steps, progress=progress)
+
+    def shapley(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
+        return shapley_values(mixer, cases, absence=absence, exact_max=exact_max,
+                              n_permutations=permutations, target_std_error=target_se,
+                              seed=config.seed, progress=progress)
+
+    runners = {"ig": ig, "shapley": shapley}
+    return {name: runners[name] for name in config.methods}
+
+
+def _checks_reuse(config: ExplainConfig, name: str) -> bool:
+    """Whether the main attributions can serve as the sanity check's original: always for IG
+    (a lower step cap only matters on the randomised models), for Shapley when the check runs
+    with the same settings."""
+    return name == "ig" or (config.check_exact_max >= config.shapley_exact_max
+                            and config.check_permutations == config.shapley_permutations
+                            and config.shapley_target_se is None)
+
+
+def _interactions(mixer: Mixer, cases: Cases, config: ExplainConfig,
+                  rng: np.random.Generator) -> Interactions:
+    """Pairwise interactions on a seeded sample of the cases small enough to enumerate."""
+    n_players = cases.mask.sum(1).numpy() - (
+        (cases.balance_slot >= 0).numpy() if config.absence == "balance" else 0)
+    small = np.flatnonzero((n_players >= 2) & (n_players <= config.interaction_max_players))
+    rows = np.sort(small[_sample(len(small), config.interaction_cases, rng)])
+    return shapley_interactions(mixer, cases.select(rows), absence=config.absence,
+                                max_players=config.interaction_max_players)
+
+
+def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def _take(attribution: Attribution, rows: np.ndarray, width: int) -> Attribution:
+    """The attribution of a subset of its cases, trimmed to ``width`` slots."""
+    n = len(attribution)
+    settings = {k: (v[rows] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
+                for k, v in attribution.settings.items()}
+    return replace(
+        attribution,
+        formulation_ids=tuple(attribution.formulation_ids[i] for i in rows),
+        properties=tuple(attribution.properties[i] for i in rows),
+        ingredients=tuple(attribution.ingredients[i] for i in rows),
+        raw_amounts=tuple(attribution.raw_amounts[i] for i in rows),
+        values=attribution.values[rows, :width],
+        prediction=attribution.prediction[rows],
+        baseline=attribution.baseline[rows],
+        std_errors=None if attribution.std_errors is None
+        else attribution.std_errors[rows, :width],
+        settings=settings,
+    )
+
+
+def _describe(attribution: Attribution) -> dict:
+    """An attribution set's settings with per-case arrays summarised."""
+    out: dict = {"method": attribution.method, "absence": attribution.absence,
+                 "n_cases": len(attribution)}
+    for key, value in attribution.settings.items():
+        if isinstance(value, np.ndarray) and value.dtype == bool:
+            out[key] = {"share": float(value.mean()) if value.size else float("nan"),
+                        "count": int(value.sum())}
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "if":
+            finite = value[np.isfinite(value)]
+            out[key] = ({"min": float(finite.min()), "max": float(finite.max()),
+                         "mean": float(finite.mean())} if finite.size else None)
+            if value.dtype.kind == "i":
+                steps, counts = np.unique(value, return_counts=True)
+                out[key]["counts"] = {str(s): int(c) for s, c in zip(steps, counts, strict=True)}
+            elif key == "delta":
+                out[key]["max_abs"] = float(np.abs(finite).max()) if finite.size else None
+        else:
+            out[key] = value
+    return out
+
+
+def _interaction_summary(interactions: Interactions | None, settings: dict) -> dict | None:
+    if interactions is None:
+        return None
+    enumerated = np.isfinite(interactions.prediction)
+    top = [{"formulation_id": interactions.formulation_ids[i],
+            "property": interactions.properties[i],
+            "pairs": [list(p) for p in interactions.top_pairs(int(i), settings["top_k"])]}
+           for i in np.flatnonzero(enumerated)]
+    return {"n_cases": int(enumerated.sum()), "absence": interactions.absence,
+            "max_players": settings["interaction_max_players"],
+            "convention": interactions.settings.get("convention"), "top_pairs": top}
