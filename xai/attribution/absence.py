@@ -16,15 +16,69 @@ holds its own set of ingredients. Absence is therefore defined per recipe, in on
 
 from __future__ import annotations
 
-import torch
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only tensor methods are called here: importing this module stays light
+    import torch
 
 ABSENCES = ("removed", "balance", "zero")
 
 
-def check_absence(how: str) -> str:
-    if how not in ABSENCES:
-        raise ValueError(f"absence must be one of {ABSENCES}, not {how!r}")
-    return how
+@dataclass(frozen=True)
+class Absence:
+    """What "this ingredient is absent" means, built once at the edge and passed down.
+
+    ``kind`` is one of :data:`ABSENCES`; ``balance_ingredient`` names the ingredient that takes up
+    what the absent ones leave under ``balance`` (None: the one the data name, e.g. in
+    ``truth.json``). ``str(absence)`` is the kind, as results and tables record it.
+    """
+
+    kind: str
+    balance_ingredient: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ABSENCES:
+            raise ValueError(f"absence must be one of {ABSENCES}, not {self.kind!r}")
+        if self.balance_ingredient is not None and self.kind != "balance":
+            raise ValueError(f"only the balance absence names an ingredient, not {self.kind!r}")
+
+    @classmethod
+    def removed(cls) -> Absence:
+        """The ingredient's token is masked out: the recipe simply does not contain it."""
+        return cls("removed")
+
+    @classmethod
+    def balance(cls, ingredient: str | None = None) -> Absence:
+        """As removed, and its amount goes to ``ingredient`` (e.g. water), keeping the total."""
+        return cls("balance", ingredient)
+
+    @classmethod
+    def zero(cls) -> Absence:
+        """The token stays with amount 0 (the baseline of Integrated Gradients' amount path)."""
+        return cls("zero")
+
+    def __str__(self) -> str:
+        return self.kind
+
+    def players(self, mask: torch.Tensor, balance_slot: torch.Tensor | None) -> torch.Tensor:
+        """See :func:`players`."""
+        return players(mask, balance_slot, self.kind)
+
+    def apply(self, amounts: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor, *,
+              balance_slot: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """See :func:`apply_absence`."""
+        return apply_absence(amounts, mask, drop, how=self.kind, balance_slot=balance_slot)
+
+
+def check_absence(how: str | Absence) -> str:
+    """The kind of ``how`` (a name or an :class:`Absence`), refusing unknown names."""
+    return as_absence(how).kind
+
+
+def as_absence(how: str | Absence) -> Absence:
+    """``how`` as an :class:`Absence` (names are the kinds of :data:`ABSENCES`)."""
+    return how if isinstance(how, Absence) else Absence(how)
 
 
 def players(mask: torch.Tensor, balance_slot: torch.Tensor | None, how: str) -> torch.Tensor:
