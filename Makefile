@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/xai demo
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

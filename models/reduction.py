@@ -41,9 +41,9 @@ from tqdm.auto import tqdm
 from models.data import Dataset
 from models.pipeline import fit_model, measured_formulations
 from models.splits import Split, kfold_splits, random_split
+from models.stats import t_interval, t_test_pvalue
 from models.trained import TrainedModel
 from models.training import TrainConfig
-from xai.stats import t_interval, t_test_pvalue
 
 STRATEGIES = ("nearest", "group")
 

@@ -139,3 +139,28 @@ def random_cases(
         ids=ids, amounts=amounts.to(dtype), mask=mask,
         balance_slot=torch.tensor(balance), measured=np.full(N, np.nan),
     )
+
+
+def length_chunks(lengths: np.ndarray, rows: np.ndarray, size: int, *,
+                  max_padding: float = 0.1, min_size: int = 64) -> list[np.ndarray]:
+    """``rows`` sorted by recipe length and cut into chunks of at most ``size``.
+
+    :meth:`Cases.select` trims each chunk to its longest recipe, and attention costs grow with
+    the square of the length, so a chunk is also cut (once it holds ``min_size`` rows) before
+    its padding would exceed ``max_padding`` times its real tokens: a few long recipes then do
+    not pad a hundred short ones.
+    """
+    rows = np.asarray(rows)
+    ordered = rows[np.argsort(lengths[rows], kind="stable")]
+    size = max(size, 1)
+    chunks, start, tokens = [], 0, 0
+    for i, row in enumerate(ordered):
+        count, longest = i - start + 1, int(lengths[row])
+        if count > size or (count > min_size
+                            and longest * count > (1 + max_padding) * (tokens + longest)):
+            chunks.append(ordered[start:i])
+            start, tokens = i, 0
+        tokens += int(lengths[row])
+    if start < len(ordered):
+        chunks.append(ordered[start:])
+    return chunks

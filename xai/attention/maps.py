@@ -19,8 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
-from xai.attribution.integrated_gradients import length_chunks
-from xai.cases import Cases
+from xai.cases import Cases, length_chunks
 
 HEAD_FUSIONS = ("mean", "max", "min")
 PROPERTY_TOKEN = "[property]"

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from models.mixer import Mixer
 from xai.attribution.absence import check_absence, players
 from xai.attribution.results import Attribution, empty_values
-from xai.cases import Cases
+from xai.cases import Cases, length_chunks
 
 
 def integrated_gradients(
@@ -264,28 +264,3 @@ def clenshaw_curtis(intervals: int) -> tuple[np.ndarray, np.ndarray]:
         weights[1:n] = 2 * (1 - 2 * terms.sum(0)) / n
         weights[0] = weights[n] = 1 / (n * n - 1) if n % 2 == 0 else 1 / (n * n)
     return (1 - np.cos(theta)) / 2, weights / 2
-
-
-def length_chunks(lengths: np.ndarray, rows: np.ndarray, size: int, *,
-                  max_padding: float = 0.1, min_size: int = 64) -> list[np.ndarray]:
-    """``rows`` sorted by recipe length and cut into chunks of at most ``size``.
-
-    :meth:`Cases.select` trims each chunk to its longest recipe, and attention costs grow with
-    the square of the length, so a chunk is also cut (once it holds ``min_size`` rows) before
-    its padding would exceed ``max_padding`` times its real tokens: a few long recipes then do
-    not pad a hundred short ones.
-    """
-    rows = np.asarray(rows)
-    ordered = rows[np.argsort(lengths[rows], kind="stable")]
-    size = max(size, 1)
-    chunks, start, tokens = [], 0, 0
-    for i, row in enumerate(ordered):
-        count, longest = i - start + 1, int(lengths[row])
-        if count > size or (count > min_size
-                            and longest * count > (1 + max_padding) * (tokens + longest)):
-            chunks.append(ordered[start:i])
-            start, tokens = i, 0
-        tokens += int(lengths[row])
-    if start < len(ordered):
-        chunks.append(ordered[start:])
-    return chunks

@@ -17,9 +17,8 @@ import torch
 
 from models.mixer import Mixer
 from xai.attribution.absence import apply_absence, players
-from xai.attribution.integrated_gradients import length_chunks
 from xai.attribution.results import Attribution
-from xai.cases import Cases
+from xai.cases import Cases, length_chunks
 
 ORDERS = ("positive", "magnitude")
 

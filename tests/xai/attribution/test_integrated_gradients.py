@@ -3,11 +3,7 @@ import pytest
 import torch
 
 from models.mixer import MixerConfig, build_mixer
-from xai.attribution.integrated_gradients import (
-    clenshaw_curtis,
-    integrated_gradients,
-    length_chunks,
-)
+from xai.attribution.integrated_gradients import clenshaw_curtis, integrated_gradients
 from xai.cases import Cases
 
 
@@ -143,24 +139,6 @@ def test_matches_captum_at_many_steps():
             one.property_ids, one.ids, one.mask), n_steps=400, method="gausslegendre")
         np.testing.assert_allclose(ours.values[row, :size], theirs[0, :size].detach().numpy(),
                                    atol=2e-5)
-
-
-def test_length_chunks_sort_by_length():
-    lengths = np.array([5, 1, 3, 2, 4])
-    chunks = length_chunks(lengths, np.array([0, 1, 2, 4]), 3)
-    assert [c.tolist() for c in chunks] == [[1, 2, 4], [0]]
-
-
-def test_length_chunks_keep_long_recipes_from_padding_short_ones():
-    lengths = np.array([4] * 100 + [5] * 10 + [30] * 10)
-    chunks = length_chunks(lengths, np.arange(len(lengths)), 1000, max_padding=0.3, min_size=8)
-    assert [len(c) for c in chunks] == [110, 10]  # 4s padded to 5 is within 30%; 30s apart
-    for c in chunks:
-        longest, tokens = lengths[c].max(), lengths[c].sum()
-        assert longest * len(c) <= 1.3 * tokens
-    assert sorted(np.concatenate(chunks).tolist()) == list(range(len(lengths)))
-    # below min_size nothing is cut for padding
-    assert len(length_chunks(lengths[95:], np.arange(18), 1000, min_size=64)) == 1
 
 
 def test_unknown_absence_is_rejected():
