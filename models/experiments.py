@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
+import torch
 from tqdm.auto import tqdm
 
 from models.baselines import BASELINES, metrics_from_predictions, predict_baselines
@@ -27,6 +28,7 @@ from models.data import Dataset
 from models.pipeline import fit_model
 from models.rare_ingredients import cut_rare_ingredients
 from models.splits import Split
+from models.threads import configure_threads, per_worker
 from models.training import TrainConfig
 
 MIXER = "mixer"
@@ -109,8 +111,9 @@ def run_tasks(
 ) -> list[dict]:
     """Run every task and return their records in task order.
 
-    With ``jobs > 1`` the tasks run in that many fresh (spawned) processes with one torch thread
-    each; results do not depend on ``jobs`` beyond floating-point summation order.
+    With ``jobs > 1`` the tasks run in that many fresh (spawned) processes that share this
+    process's torch threads (at least one each); results do not depend on ``jobs`` beyond
+    floating-point summation order.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -122,20 +125,16 @@ def run_tasks(
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                                 initializer=_one_thread) as pool:
+        workers = min(jobs, len(tasks))
+        threads = per_worker(torch.get_num_threads(), workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=configure_threads, initargs=(threads,)) as pool:
             futures = {pool.submit(score_split, dataset, task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 records[futures[future]] = future.result()
                 bar.update()
     bar.close()
     return [r for r in records if r is not None]
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 # ------------------------------------------------------------------------------- statistics

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from models.errors import InputError
+from models.threads import available_cpus, configure_threads
 
 COMMANDS = ("synth", "train", "predict", "explain", "represent", "report", "review", "experiment",
             "sweep", "demo")
@@ -31,6 +32,9 @@ def write_report(results: dict, folder: str | Path) -> list[Path]:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars or tables")
+    common.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="threads for torch and the linear-algebra libraries (default: the "
+                             "CPUs this process may use); commands with --jobs share them out")
     parser = argparse.ArgumentParser(
         prog="xai",
         description="Train, explain and audit Mixer models of formulation properties.",
@@ -41,8 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    threads = getattr(args, "threads", None)
+    configure_threads(threads if threads is not None else available_cpus())
     try:
         return int(args.run(args) or 0)
     except InputError as err:
