@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 import torch
+from scipy import stats
 from tqdm.auto import tqdm
 
 from models.baselines import BASELINES, metrics_from_predictions, predict_baselines
