@@ -1,5 +1,5 @@
 """Small file helpers shared by every stage: JSON that numpy can write, and outputs that appear
-all at once or not at all."""
+all at once or not at all (the rules for folder outputs are in :mod:`models.outputs`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from models.outputs import check_output, claimed_kind, release, replace_folder, write_marker
 
 
 def to_jsonable(value):
@@ -31,27 +33,33 @@ def write_json(file: str | Path, data) -> None:
 
 
 @contextmanager
-def atomic_folder(path: str | Path) -> Iterator[Path]:
+def atomic_folder(path: str | Path, kind: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``path`` that replaces ``path`` when the block succeeds.
 
-    On any error (or interruption) the temporary folder is removed and ``path`` is untouched.
+    ``path`` must be missing, empty, or an earlier output of the same ``kind`` (see
+    :func:`models.outputs.check_output`, which commands call before any work; without that
+    call the check and the lock happen here, with ``kind`` defaulting to ``"output"``). The
+    new folder carries the marker that lets a later run replace it. On any error (or
+    interruption) the temporary folder is removed and ``path`` is untouched; a kill at any
+    instant leaves the whole old or the whole new folder.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    kind = kind or claimed_kind(path) or "output"
+    if claimed_kind(path) is None:
+        check_output(path, kind)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; outputs get the usual mode
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_marker(tmp, kind)
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; outputs get the usual mode
+        replace_folder(tmp, target)
+    finally:
+        release(path)
 
 
 @contextmanager
