@@ -3,7 +3,7 @@
 Each sub-command lives in its own module under ``xai/commands`` and registers itself through
 ``add_parser(subparsers, common)``. Commands that draw go through :func:`write_report`, the only
 import of the ``reports`` package outside it. Exit codes: 0 success, 2 bad input (data, config,
-checkpoint or review sheet), 1 anything unexpected.
+checkpoint, output path or review sheet), 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from models.checkpoint import CheckpointError
 from models.config import ConfigError
 from models.data import DataError
+from models.outputs import OutputError, release_all
 
 COMMANDS = ("synth", "train", "predict", "report", "review", "demo")
 # Commands whose modules may not be installed yet; each is listed only when its module exists.
@@ -61,12 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (DataError, CheckpointError, ConfigError, UsageError) as err:
+    except (DataError, CheckpointError, ConfigError, OutputError, UsageError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_all()  # output locks a failed command still held
 
 
 if __name__ == "__main__":
