@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xai.review import ReviewError, import_review, read_results, write_sheet
+from models.outputs import check_output_file
+from xai.review import SHEET_COLUMNS, ReviewError, import_review, read_results, write_sheet
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -28,6 +29,7 @@ def run_export(args: argparse.Namespace) -> int:
     from xai.cli import UsageError
 
     out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
+    check_output_file(out, inputs=[args.report], header=",".join(SHEET_COLUMNS))
     try:
         sheet = write_sheet(read_results(args.report), out)
     except ReviewError as err:
