@@ -10,10 +10,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.outputs import check_output, claimed_kind, release, replace_folder, write_marker
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def to_jsonable(value):
@@ -25,6 +29,43 @@ def to_jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (starting with ``= + - @``, a tab or a
+    carriage return) gets a leading ``'``, unless it is a number; anything else is unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """Undo :func:`neutralise_cell` on a cell read back from a sheet."""
+    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells, column names and index labels are neutralised
+    (CSV injection), ready for ``to_csv``; numbers are untouched."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    if out.index.dtype == object:
+        out.index = [neutralise_cell(i) for i in out.index]
+    return out
 
 
 def write_json(file: str | Path, data) -> None:

@@ -219,13 +219,13 @@ def read_table(root: Path, name: str, problems: list[Problem]) -> Table | None:
         )
         return None
     if csv.exists():
-        return _read_csv(csv, problems)
+        return read_csv_table(csv, problems)
     if parquet.exists():
         return _read_parquet(parquet, problems)
     return None
 
 
-def _read_csv(path: Path, problems: list[Problem]) -> Table | None:
+def read_csv_table(path: Path, problems: list[Problem]) -> Table | None:
     """Parse a CSV file, keeping for every record the line an editor shows it on (quoted
     fields may span lines; blank lines count). Undecodable bytes, NUL bytes and records with
     more fields than the header are problems naming their line."""

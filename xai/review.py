@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.io import atomic_file, write_json
+from models.io import atomic_file, restore_cell, safe_for_spreadsheets, write_json
+from models.validation import Problem, read_csv_table
 
 VERDICTS = ("agree", "disagree", "unsure")
 KEY = ("formulation_id", "property", "ingredient")
@@ -65,7 +66,7 @@ def write_sheet(results: dict, path: str | Path) -> pd.DataFrame:
     sheet["expert_verdict"] = ""
     sheet["comment"] = ""
     with atomic_file(path) as tmp:
-        sheet.to_csv(tmp, index=False)
+        safe_for_spreadsheets(sheet).to_csv(tmp, index=False)
     return sheet
 
 
@@ -83,11 +84,12 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
         that no verdict was filled in.
     """
     path = Path(path)
-    try:
-        sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ReviewError(f"{path}: cannot read the review sheet ({err})") from err
-    sheet.columns = [str(c).strip().lower() for c in sheet.columns]
+    unreadable: list[Problem] = []
+    table = read_csv_table(path, unreadable)
+    if unreadable:
+        raise ReviewError(f"{path}: cannot read the review sheet: "
+                          + "; ".join(str(p).removeprefix(f"{path.name}, ") for p in unreadable))
+    sheet = table.frame.map(restore_cell)  # cells the export protected from spreadsheets
     missing = [c for c in (*KEY, "expert_verdict") if c not in sheet.columns]
     if missing:
         raise ReviewError(f"{path}: missing columns {missing}; export a sheet with "
@@ -101,7 +103,7 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
     problems = []
     seen: dict[tuple, int] = {}
     for i, row in enumerate(sheet.itertuples(index=False)):
-        line = i + 2  # the header is line 1
+        line = int(table.lines[i])  # as an editor numbers it
         key = (row.formulation_id, row.property, row.ingredient)
         if key not in known.index:
             problems.append(f"line {line}: formulation {row.formulation_id!r}, property "
@@ -183,10 +185,19 @@ def read_results(report: str | Path) -> dict:
     if not file.is_file():
         raise ReviewError(f"{report}: not a report folder (no results.json); run `xai report` "
                           "first")
+    return _json_object(file)
+
+
+def _json_object(file: Path) -> dict:
     try:
-        return json.loads(file.read_text())
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ReviewError(f"{file}: not UTF-8 text (byte {err.start + 1})") from None
     except json.JSONDecodeError as err:
         raise ReviewError(f"{file}: invalid JSON ({err.msg}, line {err.lineno})") from err
+    if not isinstance(data, dict):
+        raise ReviewError(f"{file}: must hold a JSON object, not a {type(data).__name__}")
+    return data
 
 
 def load_review(report: str | Path) -> dict | None:
@@ -194,10 +205,7 @@ def load_review(report: str | Path) -> dict | None:
     file = Path(report) / REVIEW_FILE
     if not file.is_file():
         return None
-    try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise ReviewError(f"{file}: invalid JSON ({err.msg}, line {err.lineno})") from err
+    return _json_object(file)
 
 
 def fold_review(record: dict, results: dict) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_folder, write_json
+from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
 from models.pipeline import measured_formulations
 from models.trained import TrainedModel
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                            shapley_target_se=args.target_se, progress=not args.quiet)
     result = explain(model, cases, config, truth=dataset.truth)
     with atomic_folder(args.out, kind="explain") as tmp:
-        result.frame().to_csv(tmp / "attributions.csv", index=False)
+        safe_for_spreadsheets(result.frame()).to_csv(tmp / "attributions.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data),
                                    split=None if args.formulations else args.split)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_file
+from models.io import atomic_file, safe_for_spreadsheets
 from models.outputs import check_output_file
 from xai.cli import UsageError
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     rows["prediction"] = model.predict([recipes[f] for f in rows["formulation_id"]],
                                        rows["property"].tolist())
     with atomic_file(args.out) as tmp:
-        rows.to_csv(tmp, index=False)
+        safe_for_spreadsheets(rows).to_csv(tmp, index=False)
     if not args.quiet:
         print(f"wrote {len(rows)} predictions to {args.out}")
     return 0

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_folder, write_json
+from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
 from xai.audit import AuditOptions, run_audit
 from xai.commands.arguments import nonnegative_int, positive_int
@@ -122,7 +122,8 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
         (tmp / "results.json").write_text(
             json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
         if audit.attributions is not None:
-            audit.attributions.to_csv(tmp / "attributions.csv", index=False)
+            safe_for_spreadsheets(audit.attributions).to_csv(tmp / "attributions.csv",
+                                                             index=False)
         if previous is not None:
             write_json(tmp / REVIEW_FILE, previous)
         write_report(results, tmp)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_folder, write_json
+from models.expert_distances import read_expert_distances
+from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
 from xai.commands.arguments import nonnegative_int, positive_int
 from xai.represent import RepresentResult, Settings, represent
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "represent", inputs=[args.data, args.model])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
+    read_expert_distances(dataset.root)  # a bad table stops here, before the analysis
     if model.split is None or not model.split.test:
         raise UsageError(f"{args.model}: the checkpoint records no test split to analyse")
     missing = sorted(set(model.split.test) - set(dataset.formulation_ids))
@@ -84,8 +86,8 @@ def write_outputs(result: RepresentResult, out: Path) -> None:
             for metric in ("l2", "cosine"):
                 frame = pd.DataFrame(g.distances(metric), index=list(g.names),
                                      columns=list(g.names))
-                frame.to_csv(tmp / f"{prefix}_{metric}.csv", float_format="%.6g",
-                             lineterminator="\n")
+                safe_for_spreadsheets(frame).to_csv(tmp / f"{prefix}_{metric}.csv",
+                                                    float_format="%.6g", lineterminator="\n")
 
 
 def summary(result: RepresentResult) -> str:
