@@ -234,6 +234,16 @@ def read_csv_table(path: Path, problems: list[Problem]) -> Table | None:
     except OSError as err:
         problems.append(Problem(path.name, None, f"cannot be read ({err.strerror})"))
         return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem(path.name, 1, "is UTF-16 text; save it as UTF-8 (CSV UTF-8 in "
+                                              "Excel)"))
+        return None
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        problems.append(Problem(path.name, raw[:at].count(b"\n") + 1,
+                                f"cannot be read as CSV: a NUL byte at byte {at + 1} of the file "
+                                "(a binary file, or UTF-16 text? save it as UTF-8)"))
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -254,7 +264,7 @@ def read_csv_table(path: Path, problems: list[Problem]) -> Table | None:
     except csv.Error as err:
         problems.append(Problem(path.name, end + 1, f"cannot be read as CSV: {err}"))
         return None
-    while records and not records[0]:  # blank lines above the header
+    while records and not any(cell.strip() for cell in records[0]):  # blank lines above
         records.pop(0)
         starts.pop(0)
     if not records:
