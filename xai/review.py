@@ -66,7 +66,8 @@ def write_sheet(results: dict, path: str | Path) -> pd.DataFrame:
     sheet["expert_verdict"] = ""
     sheet["comment"] = ""
     with atomic_file(path) as tmp:
-        safe_for_spreadsheets(sheet).to_csv(tmp, index=False)
+        # CRLF rows (as Excel writes them) so a name holding a bare CR is quoted, not split
+        safe_for_spreadsheets(sheet).to_csv(tmp, index=False, lineterminator="\r\n")
     return sheet
 
 
@@ -89,7 +90,7 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
     if unreadable:
         raise ReviewError(f"{path}: cannot read the review sheet: "
                           + "; ".join(str(p).removeprefix(f"{path.name}, ") for p in unreadable))
-    sheet = table.frame.map(restore_cell)  # cells the export protected from spreadsheets
+    sheet = table.frame
     missing = [c for c in (*KEY, "expert_verdict") if c not in sheet.columns]
     if missing:
         raise ReviewError(f"{path}: missing columns {missing}; export a sheet with "
@@ -97,7 +98,8 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
     if "comment" not in sheet.columns:
         sheet["comment"] = ""
     for column in (*KEY, "expert_verdict", "comment"):
-        sheet[column] = sheet[column].astype(str).str.strip()
+        # strip, then undo the quote the export put before a cell a spreadsheet would run
+        sheet[column] = sheet[column].astype(str).str.strip().map(restore_cell)
     sheet["expert_verdict"] = sheet["expert_verdict"].str.lower()
     known = review_rows(results).set_index(list(KEY))
     problems = []
