@@ -458,6 +458,29 @@ def test_other_commands_refuse_outputs_they_did_not_write(valid_data, tmp_path, 
     assert _tree(tmp_path) == before
 
 
+def test_a_second_writer_of_the_same_output_exits_2_at_once(valid_data, tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "model"
+    with open(tmp_path / ".model.lock", "w") as other:  # another command holds the output
+        fcntl.flock(other, fcntl.LOCK_EX)
+        code, err = _run(["train", "--data", str(valid_data), "--out", str(out)], capsys)
+    _assert_refused(code, err, f"another xai command is writing {out}")
+    assert not out.exists()
+
+
+def test_a_bad_expert_distance_table_stops_represent_before_the_analysis(
+        tiny_checkpoint, tiny_data_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, data)
+    (data / "ingredient_distances.csv").write_text(
+        "ingredient_a,ingredient_b,distance\nRM0001,RM0002,0.5\n\nRM0001,RM0003,far\n")
+    code, err = _run(["represent", "--model", str(tiny_checkpoint), "--data", str(data),
+                      "--out", str(tmp_path / "out"), "--permutations", "1"], capsys)
+    _assert_refused(code, err, "ingredient_distances.csv, line 4", "'far'")
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------------- predict's skipped pairs
 
 

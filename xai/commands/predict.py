@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from models.checkpoint import load_model
@@ -49,6 +50,14 @@ def run(args: argparse.Namespace) -> int:
     rows = _drop_unpredictable(rows.reset_index(drop=True), model, recipes, args)
     rows["prediction"] = model.predict([recipes[f] for f in rows["formulation_id"]],
                                        rows["property"].tolist())
+    broken = rows[~np.isfinite(rows["prediction"].to_numpy(np.float64))]
+    if len(broken):
+        what = (f"{len(broken)} predictions are not finite numbers (amounts far outside the "
+                f"training range?), e.g. formulation {broken['formulation_id'].iloc[0]!r}, "
+                f"property {broken['property'].iloc[0]!r}")
+        if args.strict:
+            raise UsageError(f"{what} (--strict: nothing was written)")
+        print(f"warning: {what}", file=sys.stderr)
     with atomic_file(args.out) as tmp:
         safe_for_spreadsheets(rows).to_csv(tmp, index=False)
     if not args.quiet:
