@@ -215,7 +215,9 @@ def _snapshots(file: Path, config: MixerConfig) -> list[dict]:
         raise CheckpointError(f"{file}: holds tensors {sorted(tensors)}, expected "
                               f"{sorted(expected)}")
     n = tensors["epochs"].shape[0] if tensors["epochs"].ndim == 1 else -1
-    for key, rows in (("ingredients", config.n_ingredients), ("properties", config.n_properties)):
+    # the mixer's ingredient_table() (padding row excluded) and property_table()
+    for key, rows in (("ingredients", config.n_ingredients - 1),
+                      ("properties", config.n_properties)):
         shape = tuple(tensors[key].shape)
         if len(shape) != 3 or shape[0] != n or shape[1] != rows:
             raise CheckpointError(f"{file}: '{key}' has shape {shape}, expected ({n}, {rows}, "
