@@ -130,7 +130,7 @@ def check_output_folder(out: str | Path, *, inputs: Iterable[str | Path | None] 
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
-    _check_inputs(out, _target(path), inputs)
+    _check_inputs(out, _target(path), inputs, around=False)  # nothing in it is replaced
     _check_writable(out, path if path.is_dir() else path.parent)
     return path
 
@@ -155,7 +155,8 @@ def _target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else Path(os.path.abspath(path))
 
 
-def _check_inputs(out: str | Path, path: Path, inputs: Iterable[str | Path | None]) -> None:
+def _check_inputs(out: str | Path, path: Path, inputs: Iterable[str | Path | None], *,
+                  around: bool = True) -> None:
     real = Path(os.path.realpath(path))
     for given in inputs:
         if given is None:
@@ -164,7 +165,7 @@ def _check_inputs(out: str | Path, path: Path, inputs: Iterable[str | Path | Non
         if real == source or source in real.parents:
             raise OutputError(f"--out {out}: is {'' if real == source else 'inside '}the input "
                               f"{given}; choose a path outside it (nothing was written)")
-        if real in source.parents:
+        if around and real in source.parents:
             raise OutputError(f"--out {out}: contains the input {given}; replacing it would "
                               "delete it (nothing was written)")
 
