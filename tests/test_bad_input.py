@@ -561,3 +561,39 @@ def test_valid_edge_cases_train_and_predict(tmp_path, capsys):
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model", "p.csv",
                                                           "tiny.toml"]
+
+
+def test_a_report_on_names_with_dollars_and_formula_starts(tiny_data_dir, tmp_path, capsys):
+    """Names that matplotlib would read as TeX and spreadsheets as formulas: the report is
+    written, and the exported sheets neutralise the formula-like cells."""
+    from models.checkpoint import save_model
+    from models.pipeline import fit_model
+    from models.training import TrainConfig
+
+    ingredient, prop = "$\\frac{1}{0}$ base", "=price $ per kg $"
+    data = tmp_path / "data"
+    data.mkdir()
+    formulations = pd.read_csv(tiny_data_dir / "formulations.csv", dtype=str)
+    victim = formulations["ingredient"].value_counts().index[1]
+    formulations["ingredient"] = formulations["ingredient"].replace({victim: ingredient})
+    formulations.to_csv(data / "formulations.csv", index=False)
+    measurements = pd.read_csv(tiny_data_dir / "measurements.csv", dtype=str)
+    measurements["property"] = measurements["property"].replace({"ph": prop})
+    measurements.to_csv(data / "measurements.csv", index=False)
+    dataset = load_dataset(data)
+    model = fit_model(dataset, mixer_options={"base_dim": 8, "mixer_dim": 16, "n_layers": 1,
+                                              "n_heads": 2, "head_hidden": 16},
+                      train_config=TrainConfig(epochs=3, seed=0), progress=False)
+    save_model(model, tmp_path / "model")
+    code, err = _run(["report", "--model", str(tmp_path / "model"), "--data", str(data),
+                      "--out", str(tmp_path / "report"), "--quick", "--quiet"], capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+    attributions = pd.read_csv(tmp_path / "report" / "attributions.csv", dtype=str,
+                               keep_default_na=False)
+    assert ingredient in set(attributions["ingredient"])
+    assert "'" + prop in set(attributions["property"])  # neutralised for spreadsheets
+    for column in attributions.columns:
+        cells = attributions[column]
+        risky = cells[cells.str.startswith(("=", "+", "-", "@", "\t", "\r"))]
+        assert pd.to_numeric(risky, errors="coerce").notna().all(), column
