@@ -301,7 +301,10 @@ def _read_json(path: Path, name: str) -> dict:
     file = path / name
     if not file.is_file():
         raise CheckpointError(f"{file}: missing (is {path} a checkpoint folder?)")
-    raw = file.read_bytes()
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{file}: cannot be read ({err.strerror})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

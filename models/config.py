@@ -105,6 +105,8 @@ def load_config(path: str | Path) -> tuple[dict, TrainConfig]:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a TOML file") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text (byte {err.start + 1})") from None
     except tomllib.TOMLDecodeError as err:

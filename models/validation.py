@@ -339,8 +339,12 @@ def read_truth(root: Path, problems: list[Problem]) -> dict | None:
             Problem(path.name, err.lineno, f"is not valid JSON: {err.msg} (column {err.colno})")
         )
         return None
-    except UnicodeDecodeError:
-        problems.append(Problem(path.name, None, "is not valid JSON: not UTF-8 text"))
+    except UnicodeDecodeError as err:
+        problems.append(Problem(path.name, None, f"is not valid JSON: not UTF-8 text (byte "
+                                                 f"{err.start + 1})"))
+        return None
+    except OSError as err:
+        problems.append(Problem(path.name, None, f"cannot be read ({err.strerror})"))
         return None
     if not isinstance(truth, dict):
         problems.append(
