@@ -126,7 +126,8 @@ def check_output_file(
 
 def check_output_folder(out: str | Path, *, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse a folder that files are added to (``xai experiment``, ``xai sweep``): an existing
-    file, a path inside or around an input, or an unwritable parent."""
+    file, an input or a path inside one, or an unwritable folder. Nothing in the folder is
+    replaced but the command's own files, so it may hold inputs."""
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
