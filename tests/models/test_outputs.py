@@ -221,3 +221,32 @@ def test_output_files_are_written_only_over_our_own(tmp_path):
         check_output_file(tmp_path)
     with pytest.raises(OutputError, match="inside the input"):
         check_output_file(tmp_path / "data" / "x.csv", inputs=[tmp_path / "data"])
+
+
+def test_the_only_copy_an_older_version_left_aside_is_put_back(tmp_path):
+    aside = tmp_path / ".out.old-4242"  # a kill between the old two renames
+    aside.mkdir()
+    (aside / "a.txt").write_text("old a")
+    (tmp_path / ".out.tmp-x1").mkdir()  # and the half-moved new one
+    check_output(tmp_path / "out", "output")
+    release_all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (tmp_path / "out" / "a.txt").read_text() == "old a"
+
+
+def test_a_symbolic_link_is_written_through(tmp_path):
+    real = tmp_path / "real"
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    with atomic_folder(link, kind="output") as tmp:
+        (tmp / "x").write_text("x")
+    assert link.is_symlink() and (real / "x").read_text() == "x"
+
+
+def test_a_parent_the_user_cannot_write_is_refused(tmp_path, monkeypatch):
+    # (as root every folder is writable, so the permission answer is simulated here; the test
+    # above checks a real read-only folder when not run as root)
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: False)
+    with pytest.raises(OutputError, match="permission denied"):
+        check_output(tmp_path / "new" / "out", "checkpoint")
+    assert list(tmp_path.iterdir()) == []
