@@ -322,7 +322,13 @@ def _normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
     names: list[str] = []
     for col in frame.columns:
         name = str(col).strip().lower()
-        names.append(str(col) if name in names else name)
+        if name in names:  # a later spelling of a name taken: keep it as written, numbered
+            base, k = str(col), 0  # if even that is taken ("a,a" after "A")
+            name = base
+            while name in names:
+                k += 1
+                name = f"{base}.{k}"
+        names.append(name)
     frame.columns = names
     return frame
 
