@@ -597,3 +597,48 @@ def test_a_report_on_names_with_dollars_and_formula_starts(tiny_data_dir, tmp_pa
         cells = attributions[column]
         risky = cells[cells.str.startswith(("=", "+", "-", "@", "\t", "\r"))]
         assert pd.to_numeric(risky, errors="coerce").notna().all(), column
+
+
+REVIEW_RESULTS = {
+    "a list": (b"[1, 2]", "JSON object"),
+    "not UTF-8": (b'{"review": "\xff"}', "UTF-8"),
+    "truncated": (b'{"review": {', "invalid JSON"),
+    "cases without properties": (b'{"review": {"cases": [{"formulation_id": "1"}]}}',
+                                 "malformed review section"),
+    "review a string": (b'{"review": "x"}', "malformed review section"),
+}
+
+
+@pytest.mark.parametrize("text, words", list(REVIEW_RESULTS.values()), ids=list(REVIEW_RESULTS))
+def test_review_export_of_a_damaged_report_exits_2(text, words, tmp_path, capsys):
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "results.json").write_bytes(text)
+    before = _tree(tmp_path)
+    code, err = _run(["review", "export", "--report", str(report), "--out",
+                      str(tmp_path / "sheet.csv")], capsys)
+    _assert_refused(code, err, "results.json", words)
+    assert _tree(tmp_path) == before
+
+
+SHEETS = {
+    "not UTF-8 on line 3": (b"formulation_id,property,ingredient,expert_verdict\n1,p,a,agree\n"
+                            b"1,p,b,d\xe9saccord\n", "line 3", "not UTF-8"),
+    "empty": (b"", "sheet.csv", "file is empty"),
+    "extra field": (b"formulation_id,property,ingredient,expert_verdict\n1,p,a,agree,x\n",
+                    "line 2", "fields"),
+}
+
+
+@pytest.mark.parametrize("text, where, words", list(SHEETS.values()), ids=list(SHEETS))
+def test_review_import_of_a_damaged_sheet_exits_2_naming_the_line(text, where, words,
+                                                                  tmp_path, capsys):
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "results.json").write_text('{"review": {"cases": []}}')
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(text)
+    before = _tree(tmp_path)
+    code, err = _run(["review", "import", str(sheet), "--report", str(report)], capsys)
+    _assert_refused(code, err, "sheet.csv", where, words)
+    assert _tree(tmp_path) == before

@@ -207,7 +207,10 @@ def load_review(report: str | Path) -> dict | None:
     file = Path(report) / REVIEW_FILE
     if not file.is_file():
         return None
-    return _json_object(file)
+    record = _json_object(file)
+    if not isinstance(record.get("rates"), dict):
+        raise ReviewError(f"{file}: holds no 'rates' object; import the sheet again")
+    return record
 
 
 def fold_review(record: dict, results: dict) -> dict:

@@ -34,6 +34,9 @@ def run_export(args: argparse.Namespace) -> int:
         sheet = write_sheet(read_results(args.report), out)
     except ReviewError as err:
         raise UsageError(str(err)) from err
+    except (KeyError, TypeError, AttributeError) as err:  # a results.json edited by hand
+        raise UsageError(f"{args.report / 'results.json'}: malformed review section "
+                         f"({type(err).__name__}: {err})") from err
     if not args.quiet:
         print(f"wrote {len(sheet)} rows ({sheet['formulation_id'].nunique()} formulations) to "
               f"{out}; fill in expert_verdict (agree / disagree / unsure) and comment, then run "
@@ -48,6 +51,9 @@ def run_import(args: argparse.Namespace) -> int:
         record = import_review(args.sheet, args.report)
     except ReviewError as err:
         raise UsageError(str(err)) from err
+    except (KeyError, TypeError, AttributeError) as err:  # a results.json edited by hand
+        raise UsageError(f"{args.report / 'results.json'}: malformed review section "
+                         f"({type(err).__name__}: {err})") from err
     rates = record["rates"]
     overall = rates["overall"]
     print(f"imported {len(record['verdicts'])} verdicts: experts agree with "
