@@ -55,6 +55,7 @@ class _Claim:
     kind: str
     fd: int
     lock: Path
+    made: list[Path]  # parent folders the claim created, deepest first
 
 
 _claims: dict[str, _Claim] = {}  # resolved output path -> the lock this process holds on it
@@ -198,6 +199,7 @@ def claim(path: Path, kind: str) -> _Claim:
     key = str(path)
     if key in _claims:
         return _claims[key]
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(f".{path.name}.lock")
     while True:
@@ -216,7 +218,7 @@ def claim(path: Path, kind: str) -> _Claim:
         if same:
             break
         os.close(fd)
-    _claims[key] = _Claim(path, kind, fd, lock)
+    _claims[key] = _Claim(path, kind, fd, lock, made)
     recover(path)
     return _claims[key]
 
@@ -236,6 +238,12 @@ def release(path: str | Path) -> None:
         held.lock.unlink(missing_ok=True)  # while still holding it, so no one locks a ghost
     finally:
         os.close(held.fd)
+    if not held.path.exists():  # nothing was written: leave no empty parents behind either
+        for folder in held.made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def release_all() -> None:

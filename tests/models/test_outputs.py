@@ -250,3 +250,13 @@ def test_a_parent_the_user_cannot_write_is_refused(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="permission denied"):
         check_output(tmp_path / "new" / "out", "checkpoint")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_claim_given_up_unused_leaves_no_parent_folders(tmp_path):
+    check_output(tmp_path / "a" / "b" / "out", "checkpoint")
+    assert (tmp_path / "a" / "b" / ".out.lock").exists()
+    release_all()
+    assert list(tmp_path.iterdir()) == []
+    with atomic_folder(tmp_path / "a" / "b" / "out", kind="checkpoint"):
+        pass
+    assert [p.name for p in (tmp_path / "a" / "b").iterdir()] == ["out"]
