@@ -17,6 +17,13 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402  (the backend is chosen first)
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    Formatter,
+    LogFormatter,
+    NullFormatter,
+    ScalarFormatter,
+)
 
 WIDTH = 7.5  # inches: 720 px on the page, comfortable on a laptop screen
 WIDE = 10.0  # inches: 960 px, the page's full width, for grids of small panels
@@ -32,6 +39,7 @@ RC = {
     "svg.fonttype": "none",  # keep text as text: smaller files, selectable labels
     "svg.hashsalt": "mixer-xai",  # deterministic element ids
 }
+NUMERIC_FORMATTERS = (ScalarFormatter, LogFormatter, NullFormatter)  # may emit mathtext
 NEUTRAL = "#4c566a"
 POSITIVE = "#c0392b"
 NEGATIVE = "#2471a3"
@@ -43,8 +51,53 @@ def new_figure(width: float = WIDTH, height: float = HEIGHT) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def literal_text(fig: Figure) -> Figure:
+    """Show every user string in ``fig`` as written: no mathtext on ingredient or property
+    names (a ``$`` in a name would otherwise be parsed as TeX, or fail to parse).
+
+    Titles, labels, legends and annotations get ``parse_math=False`` (no figure here asks for
+    mathtext); tick labels from label formatters (fixed labels, categories) have their ``$``
+    escaped, while numeric formatters (a log axis's 10^k) keep their mathtext.
+    """
+    numeric = set()  # tick labels and offsets: their formatters' text, drawn later
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            numeric.add(axis.offsetText)
+            for tick in (*axis.get_major_ticks(), *axis.get_minor_ticks()):
+                numeric.update((tick.label1, tick.label2))
+    for text in fig.findobj(Text):
+        if text not in numeric:
+            text.set_parse_math(False)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for which in ("major", "minor"):
+                formatter = getattr(axis, f"get_{which}_formatter")()
+                if not isinstance(formatter, (*NUMERIC_FORMATTERS, _Escaped)):
+                    getattr(axis, f"set_{which}_formatter")(_Escaped(formatter))
+    return fig
+
+
+class _Escaped(Formatter):
+    """A label formatter (fixed labels, categories) whose labels show their ``$``."""
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def __call__(self, x, pos=None) -> str:
+        return escape_dollars(self.inner(x, pos))
+
+    def format_ticks(self, values) -> list[str]:
+        return [escape_dollars(s) for s in self.inner.format_ticks(values)]
+
+
+def escape_dollars(label: object) -> str:
+    """``label`` with each ``$`` escaped, so matplotlib shows it instead of starting TeX."""
+    return str(label).replace("$", r"\$")
+
+
 def to_svg_uri(fig: Figure) -> str:
     """The figure as a base64 ``data:image/svg+xml`` URI; the figure is cleared afterwards."""
+    literal_text(fig)
     buffer = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
@@ -54,6 +107,7 @@ def to_svg_uri(fig: Figure) -> str:
 
 def to_png_uri(fig: Figure, *, dpi: int = 110) -> str:
     """The figure as a base64 ``data:image/png`` URI; the figure is cleared afterwards."""
+    literal_text(fig)
     buffer = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from models.errors import InputError
+from models.outputs import release_all
 from models.threads import available_cpus, configure_threads
 
 COMMANDS = ("synth", "train", "predict", "explain", "represent", "report", "review", "experiment",
@@ -68,3 +69,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_all()  # output locks a failed command still held

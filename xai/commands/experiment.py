@@ -27,9 +27,11 @@ from models.cv import METHODS, cross_validate
 from models.data import load_dataset
 from models.io import atomic_file, write_json
 from models.learning_curve import DEFAULT_FRACTIONS, learning_curve
+from models.outputs import check_output_folder
 from models.pipeline import measured_formulations
 from models.splits import random_split
 from models.training import TrainConfig
+from xai.commands.arguments import integer, nonnegative_int, positive_int, probability, share
 from xai.commands.errors import UsageError
 
 OUTPUTS = {
@@ -52,20 +54,20 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     shared.add_argument("--out", type=Path, required=True,
                         help="folder to write the result JSON into (created if missing)")
     shared.add_argument("--config", type=Path, help="TOML file with [model] and [train] tables")
-    shared.add_argument("--seed", type=int,
+    shared.add_argument("--seed", type=nonnegative_int,
                         help="seed for the splits and training (default: the config's, else 0)")
     trainings = argparse.ArgumentParser(add_help=False)
-    trainings.add_argument("--epochs", type=int, help="maximum training epochs per model")
-    trainings.add_argument("--jobs", type=int, default=1,
+    trainings.add_argument("--epochs", type=positive_int, help="maximum training epochs per model")
+    trainings.add_argument("--jobs", type=positive_int, default=1,
                            help="trainings run at once, one process and one thread each")
     with_baselines = argparse.ArgumentParser(add_help=False)
     with_baselines.add_argument("--baselines", nargs="+", choices=list(BASELINES),
                                 default=list(BASELINES), help="baselines to fit beside the Mixer")
     folds = argparse.ArgumentParser(add_help=False)
-    folds.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    folds.add_argument("--folds", type=integer(minimum=2), default=5, help="cross-validation folds")
     folds.add_argument("--split", choices=METHODS, default="kfold",
                        help="k folds (repeated --seeds times), or --seeds random 70/10/20 splits")
-    folds.add_argument("--confidence", type=float, default=0.95, help="interval coverage")
+    folds.add_argument("--confidence", type=probability, default=0.95, help="interval coverage")
 
     b = group.add_parser("baselines", parents=[common, shared, with_baselines],
                          help="fit the baselines on the split `xai train --seed` draws")
@@ -73,20 +75,20 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
     c = group.add_parser("cv", parents=[common, shared, trainings, with_baselines, folds],
                          help="cross-validated Mixer vs baselines, per property")
-    c.add_argument("--seeds", type=int, default=1,
+    c.add_argument("--seeds", type=positive_int, default=1,
                    help="repeats of the k-fold split (or number of random splits)")
     c.set_defaults(run=run_cv)
 
     lc = group.add_parser("learning-curve", parents=[common, shared, trainings, with_baselines],
                           help="test error against the share of training recipes")
-    lc.add_argument("--fractions", type=float, nargs="+", default=list(DEFAULT_FRACTIONS),
+    lc.add_argument("--fractions", type=share, nargs="+", default=list(DEFAULT_FRACTIONS),
                     help="shares of the training recipes")
-    lc.add_argument("--seeds", type=int, default=3, help="trainings per share")
+    lc.add_argument("--seeds", type=positive_int, default=3, help="trainings per share")
     lc.set_defaults(run=run_learning_curve)
 
     a = group.add_parser("ablation", parents=[common, shared, trainings, folds],
                          help="design variants against the default on the same folds")
-    a.add_argument("--seeds", type=int, default=1, help="repeats of the k-fold split")
+    a.add_argument("--seeds", type=positive_int, default=1, help="repeats of the k-fold split")
     a.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), metavar="KEY=VALUE",
                    help="Mixer options (amount_encoding=fourier, layer_norm=true ...) or "
                         "rare_cut=T (cut ingredients in fewer than T training recipes)")
@@ -185,6 +187,7 @@ def run_ablation(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> tuple[dict, TrainConfig]:
+    check_output_folder(args.out, inputs=[args.data, args.config])
     try:
         options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     except ConfigError as err:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_folder, write_json
+from models.io import atomic_folder, safe_for_spreadsheets, write_json
+from models.outputs import check_output
 from models.pipeline import measured_formulations
 from models.trained import TrainedModel
 from xai.attribution.absence import ABSENCES
 from xai.attribution.shapley import FIRST_ROUND
 from xai.cases import Cases, make_cases
+from xai.commands.arguments import nonnegative_int, positive_float
 from xai.commands.errors import UsageError
 from xai.runs.explain import ExplainConfig, ExplainResult, explain
 
@@ -43,14 +45,15 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="properties to explain (default: those measured on each formulation)")
     p.add_argument("--split", choices=("test", "all"), default="test",
                    help="the model's recorded test split (default) or every measured formulation")
-    p.add_argument("--seed", type=int, default=0, help="seed for samples and random orders")
-    p.add_argument("--exact-max", type=int, default=ExplainConfig.shapley_exact_max,
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed for samples and random orders")
+    p.add_argument("--exact-max", type=nonnegative_int, default=ExplainConfig.shapley_exact_max,
                    metavar="N", help="enumerate Shapley values exactly up to N players "
                    "(default %(default)s); sample permutations beyond")
     p.add_argument("--permutations", type=int, default=ExplainConfig.shapley_permutations,
                    metavar="N", help="permutations per sampled Shapley case (default "
                    "%(default)s); more for smaller standard errors")
-    p.add_argument("--target-se", type=float, metavar="X",
+    p.add_argument("--target-se", type=positive_float, metavar="X",
                    help="sample each case until every Shapley standard error is at most X times "
                    f"|f(recipe) - f(nothing)| (e.g. 0.01), from {FIRST_ROUND} permutations, "
                    "doubling up to --permutations")
@@ -58,6 +61,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "explain", inputs=[args.data, args.model])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
     cases = select_cases(model, dataset, args)
@@ -70,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
                            shapley_permutations=args.permutations,
                            shapley_target_se=args.target_se, progress=not args.quiet)
     result = explain(model, cases, config, truth=dataset.truth)
-    with atomic_folder(args.out) as tmp:
-        result.frame().to_csv(tmp / "attributions.csv", index=False)
+    with atomic_folder(args.out, kind="explain") as tmp:
+        safe_for_spreadsheets(result.frame()).to_csv(tmp / "attributions.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data),
                                    split=None if args.formulations else args.split)

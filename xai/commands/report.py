@@ -22,7 +22,9 @@ from pathlib import Path
 
 from models.checkpoint import load_model
 from models.data import load_dataset
-from models.io import atomic_folder, write_json
+from models.io import atomic_folder, safe_for_spreadsheets, write_json
+from models.outputs import check_output
+from xai.commands.arguments import nonnegative_int, positive_int
 from xai.runs.audit import AuditOptions, run_audit
 from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
 
@@ -45,10 +47,10 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     defaults = AuditOptions()
     p.add_argument("--experiments", type=Path,
                    help="folder of JSON results from `xai experiment` / `xai sweep` to include")
-    p.add_argument("--max-cases", type=int,
+    p.add_argument("--max-cases", type=positive_int,
                    help="(formulation, property) pairs explained with IG and Shapley values "
                         f"(default {defaults.max_cases})")
-    p.add_argument("--review-pages", type=int,
+    p.add_argument("--review-pages", type=nonnegative_int,
                    help="test formulations that get an expert review page "
                         f"(default {defaults.review_formulations})")
     p.add_argument("--absence", choices=ABSENCES, default=defaults.absence,
@@ -59,7 +61,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
                    help="a fast preview: fewer cases, permutations and donors, PCA instead of "
                         "UMAP, no baselines (the options above still apply where given)")
-    p.add_argument("--report-seed", type=int, default=defaults.seed, dest="report_seed",
+    p.add_argument("--report-seed", type=nonnegative_int, default=defaults.seed, dest="report_seed",
                    help="seed for case sampling, permutations and layouts")
 
 
@@ -81,6 +83,7 @@ def audit_options(args: argparse.Namespace) -> AuditOptions:
 def run(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
 
+    check_output(args.out, "report", inputs=[args.data, args.model, args.experiments])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
     unknown = model.encoder.unknown_ingredients(dataset.ingredient_names)
@@ -115,12 +118,13 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
     if previous is not None:
         results["expert_review"] = fold_review(previous, results)
     say("writing the report")
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="report") as tmp:
         # compact and strict (no NaN): machine-read, and the largest file of the folder
         (tmp / "results.json").write_text(
             json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
         if audit.attributions is not None:
-            audit.attributions.to_csv(tmp / "attributions.csv", index=False)
+            safe_for_spreadsheets(audit.attributions).to_csv(tmp / "attributions.csv",
+                                                             index=False)
         if previous is not None:
             write_json(tmp / REVIEW_FILE, previous)
         write_report(results, tmp)

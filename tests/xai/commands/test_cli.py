@@ -68,9 +68,11 @@ def test_predict_defaults_to_the_measured_properties(trained, tmp_path):
 
 
 def test_bad_data_exits_2_naming_file_and_line(tmp_path, capsys):
-    (tmp_path / "formulations.csv").write_text("formulation_id,ingredient,amount\nF1,A,abc\n")
-    (tmp_path / "measurements.csv").write_text("formulation_id,property,value\nF1,ph,5\n")
-    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "formulations.csv").write_text("formulation_id,ingredient,amount\nF1,A,abc\n")
+    (data / "measurements.csv").write_text("formulation_id,property,value\nF1,ph,5\n")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "formulations.csv, line 2" in err and "abc" in err
     assert not (tmp_path / "m").exists()

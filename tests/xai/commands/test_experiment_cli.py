@@ -34,8 +34,16 @@ epochs = 1
 
 @pytest.fixture
 def xai():
-    """``xai`` as the console script runs it, returning the exit code."""
-    return lambda *argv: cli.main([str(a) for a in argv])
+    """``xai`` as the console script runs it, returning the exit code (argparse's errors
+    included)."""
+
+    def run(*argv) -> int:
+        try:
+            return cli.main([str(a) for a in argv])
+        except SystemExit as stop:
+            return stop.code
+
+    return run
 
 
 @pytest.fixture
