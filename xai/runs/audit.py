@@ -208,7 +208,7 @@ def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]
     ingredient x method (``ig`` or ``shapley``), with the ingredient's group."""
     frame = pd.concat([ig.to_frame(), shap.to_frame()], ignore_index=True)
     frame["method"] = frame["method"].where(frame["method"] == "ig", "shapley")
-    frame.insert(3, "group", frame["ingredient"].map(groups).fillna(""))
+    frame.insert(3, "group", frame["ingredient"].map(lambda name: groups.get(name, "")))
     frame["units"] = "standardised model units"
     return frame
 
