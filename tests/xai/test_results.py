@@ -187,3 +187,13 @@ def test_hand_built_results_slice_without_a_model():
                          mask=np.array([[True, True, False], [True, True, True]]))
     assert maps[0].weights.shape == (1, 1, 1, 2, 2)
     assert maps[0].mask.tolist() == [[True, True]]
+
+
+def test_attention_summary_frame_has_one_row_per_case(mixer, cases):
+    from xai.attention.maps import attention_summary
+
+    summary = attention_summary(mixer, cases)
+    frame = summary.to_frame()
+    assert frame["formulation_id"].tolist() == list(cases.formulation_ids)
+    np.testing.assert_allclose(frame["rollout_share"], summary.rollout_share)
+    np.testing.assert_allclose(frame["layer_share_1"], summary.layer_share[:, 1])

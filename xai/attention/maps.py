@@ -155,6 +155,19 @@ class AttentionSummary:
             "settings": dict(self.settings),
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per case: ``formulation_id``, ``property``, ``rollout_share`` and
+        ``layer_share_<l>`` for each layer. (Not a :class:`~xai.results.CaseResults`: its
+        ``head_share`` is a mean over all its cases, which a subset would not update.)"""
+        import pandas as pd
+
+        frame = pd.DataFrame({"formulation_id": list(self.formulation_ids),
+                              "property": list(self.properties),
+                              "rollout_share": self.rollout_share})
+        for layer in range(self.layer_share.shape[1]):
+            frame[f"layer_share_{layer}"] = self.layer_share[:, layer]
+        return frame
+
 
 def attention_rollout(
     weights: np.ndarray | torch.Tensor,
