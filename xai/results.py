@@ -19,7 +19,7 @@ Results are frozen; slicing returns a new object of the same type.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class CaseResults:
     """N cases: ``formulation_ids[i]`` and ``properties[i]`` name case i, ``ingredients[i]`` its
     ingredients in slot order (slot j of every (N, T, ...) array is ingredient j of the case;
@@ -115,12 +115,14 @@ class CaseResults:
             changes[name] = value[tuple(index)]
         return replace(self, **changes)
 
-    def _header_frame(self) -> pd.DataFrame:
-        """One row per case: ``formulation_id``, ``property``."""
-        import pandas as pd
-
-        return pd.DataFrame({"formulation_id": list(self.formulation_ids),
-                             "property": list(self.properties)})
+    def __repr__(self) -> str:
+        """A one-line summary (the arrays would fill a notebook cell)."""
+        props = sorted(set(self.properties))
+        shown = ", ".join(props[:4]) + (f" and {len(props) - 4} more" if len(props) > 4 else "")
+        labels = "".join(f", {f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                         if isinstance(getattr(self, f.name), str))
+        return (f"<{type(self).__name__}: {len(self)} cases, "
+                f"{len(set(self.formulation_ids))} formulations x [{shown}]{labels}>")
 
     def to_frame(self) -> pd.DataFrame:
         """Long format; each result type says its columns."""

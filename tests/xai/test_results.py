@@ -197,3 +197,11 @@ def test_attention_summary_frame_has_one_row_per_case(mixer, cases):
     assert frame["formulation_id"].tolist() == list(cases.formulation_ids)
     np.testing.assert_allclose(frame["rollout_share"], summary.rollout_share)
     np.testing.assert_allclose(frame["layer_share_1"], summary.layer_share[:, 1])
+
+
+def test_repr_is_one_line(mixer, cases):
+    ex = compute("shapley", mixer, cases)
+    text = repr(ex[:3])
+    assert text == ("<Attribution: 3 cases, 3 formulations x [p0, p1], "
+                    "method='shapley', absence='removed'>")
+    assert repr(compute("attention", mixer, cases)).startswith("<AttentionMaps: 5 cases")

@@ -32,7 +32,7 @@ PROPERTY_TOKEN = "[property]"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class AttentionMaps(CaseResults):
     """Attention weights of N cases, every layer and head.
 

@@ -19,7 +19,7 @@ DIAGNOSTICS = ("exact", "permutations", "n_players", "max_std_error", "enumerate
                "n_steps", "converged", "delta")
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Attribution(CaseResults):
     """Per-ingredient attributions for N cases, in the model's standardised output units.
 
