@@ -121,8 +121,9 @@ class CaseResults:
         shown = ", ".join(props[:4]) + (f" and {len(props) - 4} more" if len(props) > 4 else "")
         labels = "".join(f", {f.name}={getattr(self, f.name)!r}" for f in fields(self)
                          if isinstance(getattr(self, f.name), str))
-        return (f"<{type(self).__name__}: {len(self)} cases, "
-                f"{len(set(self.formulation_ids))} formulations x [{shown}]{labels}>")
+        n, m = len(self), len(set(self.formulation_ids))
+        return (f"<{type(self).__name__}: {n} case{'' if n == 1 else 's'}, "
+                f"{m} formulation{'' if m == 1 else 's'} x [{shown}]{labels}>")
 
     def to_frame(self) -> pd.DataFrame:
         """Long format; each result type says its columns."""

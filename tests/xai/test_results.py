@@ -205,3 +205,4 @@ def test_repr_is_one_line(mixer, cases):
     assert text == ("<Attribution: 3 cases, 3 formulations x [p0, p1], "
                     "method='shapley', absence='removed'>")
     assert repr(compute("attention", mixer, cases)).startswith("<AttentionMaps: 5 cases")
+    assert repr(ex[0]).startswith("<Attribution: 1 case, 1 formulation x [p0]")
