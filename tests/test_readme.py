@@ -47,6 +47,7 @@ def test_python_api_blocks_run(readme_namespace):
     folder, namespace, _ = readme_namespace
     assert (folder / "model" / "model.safetensors").exists()
     assert len(namespace["ex"]) == 4 and set(namespace["both"]) == {"ig", "shapley"}
+    assert len(namespace["pairs"]) == len(namespace["maps"]) == 2
 
 
 def test_report_blocks_run(readme_namespace):
