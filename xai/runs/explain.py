@@ -247,24 +247,24 @@ def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _describe(attribution: Attribution) -> dict:
-    """An attribution set's parameters, with its per-case diagnostics summarised."""
+    """An attribution set's parameters as they are, with its per-case diagnostics summarised:
+    a share and count for flags, the range (and the count of each value for integers, the
+    largest magnitude for IG's ``delta``) for numbers."""
     out: dict = {"method": attribution.method, "absence": attribution.absence,
-                 "n_cases": len(attribution)}
-    for key, value in {**attribution.settings, **attribution.diagnostics()}.items():
-        if isinstance(value, np.ndarray) and value.dtype == bool:
+                 "n_cases": len(attribution), **attribution.settings}
+    for key, value in attribution.diagnostics().items():
+        if value.dtype == bool:
             out[key] = {"share": float(value.mean()) if value.size else float("nan"),
                         "count": int(value.sum())}
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "if":
-            finite = value[np.isfinite(value)]
-            out[key] = ({"min": float(finite.min()), "max": float(finite.max()),
-                         "mean": float(finite.mean())} if finite.size else None)
-            if value.dtype.kind == "i":
-                steps, counts = np.unique(value, return_counts=True)
-                out[key]["counts"] = {str(s): int(c) for s, c in zip(steps, counts, strict=True)}
-            elif key == "delta":
-                out[key]["max_abs"] = float(np.abs(finite).max()) if finite.size else None
-        else:
-            out[key] = value
+            continue
+        finite = value[np.isfinite(value)]
+        out[key] = ({"min": float(finite.min()), "max": float(finite.max()),
+                     "mean": float(finite.mean())} if finite.size else None)
+        if out[key] is not None and value.dtype.kind == "i":
+            steps, counts = np.unique(value, return_counts=True)
+            out[key]["counts"] = {str(s): int(c) for s, c in zip(steps, counts, strict=True)}
+        elif out[key] is not None and key == "delta":
+            out[key]["max_abs"] = float(np.abs(finite).max())
     return out
 
 
