@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,22 +92,38 @@ def make_cases(
         pairs = pairs[pairs["property"].isin(model.properties)].reset_index(drop=True)
     means = dataset.measurements.groupby(["formulation_id", "property"])["value"].mean()
     measured = np.array([means.get((f, p), np.nan) for f, p in pairs.itertuples(index=False)])
-    block = model.encoder.encode_recipes([recipes[f] for f in pairs["formulation_id"]])
-    names = tuple(tuple(recipes[f][0]) for f in pairs["formulation_id"])
+    return encode_cases(model, recipes, list(pairs.itertuples(index=False, name=None)),
+                        measured=measured, balance_ingredient=balance_ingredient)
+
+
+def encode_cases(
+    model: TrainedModel,
+    recipes: Mapping[str, tuple[Sequence[str], np.ndarray]],
+    pairs: Sequence[tuple[str, str]],
+    *,
+    measured: np.ndarray | None = None,
+    balance_ingredient: str | None = None,
+) -> Cases:
+    """Encode the (formulation_id, property) ``pairs`` over ``recipes`` (formulation id ->
+    (ingredient names, amounts)) with the model's encoder. ``measured`` (N,) defaults to NaN;
+    the caller has checked that the model knows every ingredient and property."""
+    fids = [f for f, _ in pairs]
+    props = [p for _, p in pairs]
+    block = model.encoder.encode_recipes([recipes[f] for f in fids])
+    names = tuple(tuple(recipes[f][0]) for f in fids)
     balance = [n.index(balance_ingredient) if balance_ingredient in n else -1 for n in names]
     return Cases(
-        formulation_ids=tuple(pairs["formulation_id"]),
-        properties=tuple(pairs["property"]),
+        formulation_ids=tuple(fids),
+        properties=tuple(props),
         ingredients=names,
-        raw_amounts=tuple(np.asarray(recipes[f][1], dtype=np.float64)
-                          for f in pairs["formulation_id"]),
-        property_ids=torch.tensor([model.encoder.property_id(p) for p in pairs["property"]],
+        raw_amounts=tuple(np.asarray(recipes[f][1], dtype=np.float64) for f in fids),
+        property_ids=torch.tensor([model.encoder.property_id(p) for p in props],
                                   dtype=torch.long),
         ids=block.ids,
         amounts=block.amounts,
         mask=block.mask,
         balance_slot=torch.tensor(balance, dtype=torch.long),
-        measured=measured,
+        measured=np.full(len(pairs), np.nan) if measured is None else measured,
         balance_ingredient=balance_ingredient,
     )
 

@@ -68,9 +68,9 @@ def integrated_gradients(
 
     Returns
     -------
-    Attribution with method ``"ig"``: (N, T) values (NaN for non-players and padding) and, in
-    ``settings``, per-case ``n_steps`` (intervals of the last rule used), ``converged``
-    and ``delta`` arrays.
+    Attribution with method ``"ig"``: (N, T) values (NaN for non-players and padding) and the
+    per-case diagnostics ``n_steps`` (intervals of the last rule used), ``converged`` and
+    ``delta``.
     """
     check_absence(absence)
     if start_steps < 1 or max_steps < start_steps:
@@ -107,10 +107,10 @@ def integrated_gradients(
             "start_steps": start_steps,
             "max_steps": max_steps,
             "units": "standardised model units",
-            "n_steps": steps,
-            "converged": converged,
-            "delta": deltas,
         },
+        n_steps=steps,
+        converged=converged,
+        delta=deltas,
     )
 
 

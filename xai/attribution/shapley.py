@@ -61,8 +61,9 @@ def shapley_values(
     and the standard error of the mean over antithetic pairs for sampled ones (NaN with a single
     pair); NaN off the players. ``batch_size`` is the number of full-width coalitions per model
     call; ``progress`` shows a bar over cases.
-    ``settings`` holds ``exact`` (N,) bool, ``n_players`` (N,), ``max_std_error`` (N,),
-    ``permutations`` (N,) (drawn per case, 0 where enumerated) and the parameters.
+    ``settings`` holds the parameters; the per-case diagnostics are ``exact`` (N,) bool,
+    ``n_players`` (N,), ``max_std_error`` (N,) and ``permutations`` (N,) (drawn per case, 0
+    where enumerated).
     """
     check_absence(absence)
     if exact_max < 0:
@@ -104,10 +105,10 @@ def shapley_values(
         method=method, absence=absence, formulation_ids=cases.formulation_ids,
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=values, prediction=prediction, baseline=baseline, std_errors=std_errors,
-        settings={"units": "standardised model output", "exact": exact, "exact_max": exact_max,
+        settings={"units": "standardised model output", "exact_max": exact_max,
                   "n_permutations": n_permutations, "target_std_error": target_std_error,
-                  "permutations": drawn, "seed": seed, "n_players": n_players,
-                  "max_std_error": max_se},
+                  "seed": seed},
+        exact=exact, permutations=drawn, n_players=n_players, max_std_error=max_se,
     )
 
 
@@ -141,8 +142,8 @@ def shapley_interactions(
         ingredients=cases.ingredients, values=values, absence=absence,
         prediction=prediction, baseline=baseline,
         settings={"units": "standardised model output", "max_players": max_players,
-                  "n_players": n_players, "enumerated": n_players <= max_players,
                   "convention": "lundberg: off-diagonal = half the Shapley interaction index"},
+        n_players=n_players, enumerated=n_players <= max_players,
     )
 
 

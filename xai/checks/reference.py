@@ -72,8 +72,8 @@ def shap_reference(
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=values, prediction=prediction, baseline=baseline, std_errors=None,
         settings={"units": "standardised model output", "explainer": explainer,
-                  "nsamples": nsamples, "seed": seed,
-                  "n_players": np.array([len(s) for s in slots], dtype=np.int64)},
+                  "nsamples": nsamples, "seed": seed},
+        n_players=np.array([len(s) for s in slots], dtype=np.int64),
     )
 
 

@@ -105,6 +105,12 @@ class PropertySubstitution:
             "units": "errors in the low-data property's original units",
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (low-data property, donor, scaler) result (not a case), the columns of
+        :class:`PropertySwapResult`."""
+        columns = list(PropertySwapResult.__dataclass_fields__)
+        return pd.DataFrame([r.to_dict() for r in self.results], columns=columns)
+
 
 def training_counts(model: TrainedModel, dataset: Dataset, exclude: Sequence[str] = ()) -> dict:
     """Training measurements per model property: rows on ``model.split.train``, or, without a

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ from models.trained import TrainedModel
 from xai.cases import Cases, make_cases
 from xai.representation.substitution_summary import ALPHA, headline
 from xai.stats import empirical_pvalue, finite_mean, mean_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DONOR_KINDS = ("expert", "nearest", "same_group", "random")
 RANDOM_POOLS = ("all", "other_groups")
@@ -106,6 +110,14 @@ class IngredientSubstitution:
             "units": "changes in model units (standardised, after any log transform) and, where "
                      "named _original / error_change, in the property's original units",
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per swap (ingredient, donor, property; not a case), the columns of
+        :class:`SwapResult`."""
+        import pandas as pd
+
+        columns = list(SwapResult.__dataclass_fields__)
+        return pd.DataFrame([s.to_dict() for s in self.swaps], columns=columns)
 
 
 @torch.no_grad()

@@ -239,7 +239,7 @@ def _review_property(cases: Cases, r: int, ig: Attribution, shap: Attribution,
         "prediction_model_units": float(shap.prediction[r]),
         "baseline_model_units": float(shap.baseline[r]),
         "ig_baseline_model_units": float(ig.baseline[r]),
-        "shapley_exact": bool(shap.settings["exact"][r]),
+        "shapley_exact": bool(shap.exact[r]),
         "ingredients": rows,
         "interactions": interactions,
     }

@@ -10,7 +10,7 @@ dataset has a ground truth, the scores against it. Nothing here writes files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -141,7 +141,7 @@ def explain(
     check_methods = _methods(config, for_checks=True)
     sanity, deletion = {}, {}
     for name, attribution in attributions.items():
-        sample = _take(attribution, check_rows, check_cases.ids.shape[1])
+        sample = attribution[check_rows]
         run = check_methods[name]
         original = sample if _checks_reuse(config, name) else run(mixer, check_cases, False)
         sanity[name] = randomisation_check(mixer, check_cases, lambda m, c, r=run: r(m, c, False),
@@ -246,45 +246,25 @@ def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=cap, replace=False))
 
 
-def _take(attribution: Attribution, rows: np.ndarray, width: int) -> Attribution:
-    """The attribution of a subset of its cases, trimmed to ``width`` slots."""
-    n = len(attribution)
-    settings = {k: (v[rows] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
-                for k, v in attribution.settings.items()}
-    return replace(
-        attribution,
-        formulation_ids=tuple(attribution.formulation_ids[i] for i in rows),
-        properties=tuple(attribution.properties[i] for i in rows),
-        ingredients=tuple(attribution.ingredients[i] for i in rows),
-        raw_amounts=tuple(attribution.raw_amounts[i] for i in rows),
-        values=attribution.values[rows, :width],
-        prediction=attribution.prediction[rows],
-        baseline=attribution.baseline[rows],
-        std_errors=None if attribution.std_errors is None
-        else attribution.std_errors[rows, :width],
-        settings=settings,
-    )
-
-
 def _describe(attribution: Attribution) -> dict:
-    """An attribution set's settings with per-case arrays summarised."""
+    """An attribution set's parameters as they are, with its per-case diagnostics summarised:
+    a share and count for flags, the range (and the count of each value for integers, the
+    largest magnitude for IG's ``delta``) for numbers."""
     out: dict = {"method": attribution.method, "absence": attribution.absence,
-                 "n_cases": len(attribution)}
-    for key, value in attribution.settings.items():
-        if isinstance(value, np.ndarray) and value.dtype == bool:
+                 "n_cases": len(attribution), **attribution.settings}
+    for key, value in attribution.diagnostics().items():
+        if value.dtype == bool:
             out[key] = {"share": float(value.mean()) if value.size else float("nan"),
                         "count": int(value.sum())}
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "if":
-            finite = value[np.isfinite(value)]
-            out[key] = ({"min": float(finite.min()), "max": float(finite.max()),
-                         "mean": float(finite.mean())} if finite.size else None)
-            if value.dtype.kind == "i":
-                steps, counts = np.unique(value, return_counts=True)
-                out[key]["counts"] = {str(s): int(c) for s, c in zip(steps, counts, strict=True)}
-            elif key == "delta":
-                out[key]["max_abs"] = float(np.abs(finite).max()) if finite.size else None
-        else:
-            out[key] = value
+            continue
+        finite = value[np.isfinite(value)]
+        out[key] = ({"min": float(finite.min()), "max": float(finite.max()),
+                     "mean": float(finite.mean())} if finite.size else None)
+        if out[key] is not None and value.dtype.kind == "i":
+            steps, counts = np.unique(value, return_counts=True)
+            out[key]["counts"] = {str(s): int(c) for s, c in zip(steps, counts, strict=True)}
+        elif out[key] is not None and key == "delta":
+            out[key]["max_abs"] = float(np.abs(finite).max())
     return out
 
 

@@ -46,7 +46,7 @@ def oracle_shapley(
 
     Cases with more than ``max_players`` players, with a property the truth does not know, or
     whose sub-recipes leave the transform's domain (a log of a value <= 0) stay NaN;
-    ``settings["enumerated"]`` (N,) marks the others. ``zero`` absence equals ``removed`` for
+    ``enumerated`` (N,) marks the others. ``zero`` absence equals ``removed`` for
     the oracle (an ingredient at 0 wt% is not there).
     """
     check_absence(absence)
@@ -81,8 +81,8 @@ def oracle_shapley(
         method="oracle_shapley", absence=absence, formulation_ids=cases.formulation_ids,
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=values, prediction=prediction, baseline=baseline, std_errors=None,
-        settings={"units": "standardised model units", "max_players": max_players,
-                  "enumerated": enumerated},
+        settings={"units": "standardised model units", "max_players": max_players},
+        enumerated=enumerated,
     )
 
 
@@ -154,7 +154,7 @@ def truth_scores(
                          "standardised model units",
             "max_players": max_players,
             "n_cases": len(cases),
-            "n_enumerated": int(oracle.settings["enumerated"].sum()),
+            "n_enumerated": int(oracle.enumerated.sum()),
             "top_k": top_k,
             "min_count": min_count,
             "main_effects": "truth main effects are removal effects per wt% (log scale for "
@@ -239,7 +239,7 @@ def _oracle_agreement(attribution: Attribution, oracle: Attribution) -> dict:
     width = min(attribution.values.shape[1], oracle.values.shape[1])
     x, y = attribution.values[:, :width], oracle.values[:, :width]
     valid = np.isfinite(x) & np.isfinite(y)
-    valid &= oracle.settings["enumerated"][:, None]
+    valid &= oracle.enumerated[:, None]
     rho, tau = spearman_rows(x, y, valid), kendall_rows(x, y, valid)
     top1 = top_k_overlap(x, y, valid, 1)
     # sign agreement only where the oracle says the ingredient does something
