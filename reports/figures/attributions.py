@@ -175,6 +175,34 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
     return fig
 
 
+@styled
+def reference_scatter(panels: Sequence[Mapping]) -> Figure:
+    """Our attributions against a reference library's on the same cases, one panel per
+    reference (``title``, ``ours``, ``reference``, ``ours_label``, ``difference``), with the 1:1
+    line; the panel title gives the largest |difference|."""
+    fig = new_figure(height=2.8)
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=False):
+        ours, ref = _floats(panel["ours"]), _floats(panel["reference"])
+        n = min(len(ours), len(ref))
+        ours, ref = ours[:n], ref[:n]
+        ax.scatter(ref, ours, s=8, alpha=0.6, linewidths=0, color=METHOD_COLOURS["shapley"],
+                   rasterized=n > 2000)
+        both = np.concatenate([ours, ref])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (-1.0, 1.0)
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        ax.plot([lo, hi], [lo, hi], color=NEUTRAL, lw=0.8, ls="--")
+        difference = panel.get("difference")
+        shown = "\u2013" if difference is None else f"{difference:.2g}"
+        ax.set_title(plain(f"{panel['title']}\nlargest |difference| {shown}"), fontsize=8)
+        ax.set_xlabel(plain(panel["title"].split(" (")[0]) + f" ({UNITS})", fontsize=7)
+        ax.set_ylabel(plain(panel.get("ours_label", "ours")), fontsize=7)
+        ax.tick_params(labelsize=6)
+    return fig
+
+
 def _group_legend(fig: Figure, palette: Palette, ingredients) -> None:
     handles = [Patch(color=c, label=plain(g)) for g, c in palette.legend(ingredients)]
     if handles:
