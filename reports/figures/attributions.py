@@ -178,15 +178,17 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
 @styled
 def reference_scatter(panels: Sequence[Mapping]) -> Figure:
     """Our attributions against a reference library's on the same cases, one panel per
-    reference (``title``, ``ours``, ``reference``, ``ours_label``, ``difference``), with the 1:1
-    line; the panel title gives the largest |difference|."""
+    reference (``title``, ``ours``, ``reference``, ``ours_label``, ``difference``, and our
+    ``method``, which sets the colour), with the 1:1 line; the panel title gives the largest
+    |difference|."""
     fig = new_figure(height=2.8)
     axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=False):
         ours, ref = _floats(panel["ours"]), _floats(panel["reference"])
         n = min(len(ours), len(ref))
         ours, ref = ours[:n], ref[:n]
-        ax.scatter(ref, ours, s=8, alpha=0.6, linewidths=0, color=METHOD_COLOURS["shapley"],
+        ax.scatter(ref, ours, s=8, alpha=0.6, linewidths=0,
+                   color=METHOD_COLOURS.get(panel.get("method", ""), NEUTRAL),
                    rasterized=n > 2000)
         both = np.concatenate([ours, ref])
         both = both[np.isfinite(both)]

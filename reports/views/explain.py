@@ -20,7 +20,7 @@ from reports.views.common import (
 
 METHODS = {"ig": "Integrated Gradients", "shapley": "Shapley"}
 REFERENCES = {"shap": "shap", "captum": "captum"}  # key in reference_check -> library
-OURS = {"shap": "Shapley", "captum": "Integrated Gradients"}
+OURS = {"shap": "shapley", "captum": "ig"}  # our method each reference checks
 REFERENCE_TOLERANCE = 1e-4  # of the largest |value|: agreement "to float precision"
 
 
@@ -251,7 +251,8 @@ def _reference_blocks(check) -> list[dict]:
         if entry.get("ours") and entry.get("reference_values"):
             panels.append({"title": reference, "ours": entry["ours"],
                            "reference": entry["reference_values"],
-                           "ours_label": f"ours ({OURS[key]})",
+                           "ours_label": f"ours ({METHODS[OURS[key]]})",
+                           "method": OURS[key],
                            "difference": entry.get("max_abs_difference")})
     if table_rows:
         blocks.append(table(
