@@ -2,9 +2,13 @@
 
 Every function draws on the matplotlib Axes it is given and returns it; with ``ax=None`` it makes
 a :class:`matplotlib.figure.Figure` of its own (on an Agg canvas, never pyplot's current figure),
-so a notebook keeps its backend and its open figures. A one-case plot picks the case with
-``case=`` (a position, negative counts from the end) and titles itself with the case header
-(formulation and property), so ``waterfall(ex, case=3)`` and ``waterfall(ex[3])`` draw the same.
+so a notebook keeps its backend and its open figures. In a notebook with the inline backend,
+``ax.figure`` as a cell's last expression shows such a figure; ``ax.figure.savefig(...)`` saves
+it; to draw into a pyplot figure instead, pass ``ax=plt.subplots()[1]``.
+
+A one-case plot picks the case with ``case=`` (a position, negative counts from the end) and
+titles itself with the case header (formulation and property), so ``waterfall(ex, case=3)`` and
+``waterfall(ex[3])`` draw the same.
 
 The results are read through their fields only (no analysis here):
 
