@@ -1,10 +1,14 @@
 """Figures without pyplot: creation at a laptop-friendly size, and serialisation to data URIs.
 
 Every plot function in :mod:`reports.figures` builds a :class:`matplotlib.figure.Figure` directly
-(never pyplot's current figure), so figures are independent objects that the renderer turns into
-``data:`` URIs. SVG keeps text sharp and small for line and bar charts; dense scatters and
+(never pyplot's current figure) on an explicit Agg canvas, so figures are independent objects that
+the renderer turns into ``data:`` URIs, and importing or drawing never changes the process's
+matplotlib backend. SVG keeps text sharp and small for line and bar charts; dense scatters and
 heatmaps are rasterised inside the SVG or written as PNG. Text in SVG output is escaped by
 matplotlib, and the page shows figures through ``<img>``, where an SVG can never run script.
+
+Names are user data: every name drawn passes through :func:`plain` (or :func:`shorten`, which
+calls it), so a ``$`` in a name is shown as itself instead of starting mathtext.
 """
 
 from __future__ import annotations
@@ -13,17 +17,8 @@ import base64
 import io
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402  (the backend is chosen first)
-from matplotlib.text import Text  # noqa: E402
-from matplotlib.ticker import (  # noqa: E402
-    Formatter,
-    LogFormatter,
-    NullFormatter,
-    ScalarFormatter,
-)
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 WIDTH = 7.5  # inches: 720 px on the page, comfortable on a laptop screen
 WIDE = 10.0  # inches: 960 px, the page's full width, for grids of small panels
@@ -39,7 +34,6 @@ RC = {
     "svg.fonttype": "none",  # keep text as text: smaller files, selectable labels
     "svg.hashsalt": "mixer-xai",  # deterministic element ids
 }
-NUMERIC_FORMATTERS = (ScalarFormatter, LogFormatter, NullFormatter)  # may emit mathtext
 NEUTRAL = "#4c566a"
 POSITIVE = "#c0392b"
 NEGATIVE = "#2471a3"
@@ -47,57 +41,15 @@ METHOD_COLOURS = {"ig": "#8e44ad", "shapley": "#16a085"}
 
 
 def new_figure(width: float = WIDTH, height: float = HEIGHT) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches with a constrained layout."""
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def literal_text(fig: Figure) -> Figure:
-    """Show every user string in ``fig`` as written: no mathtext on ingredient or property
-    names (a ``$`` in a name would otherwise be parsed as TeX, or fail to parse).
-
-    Titles, labels, legends and annotations get ``parse_math=False`` (no figure here asks for
-    mathtext); tick labels from label formatters (fixed labels, categories) have their ``$``
-    escaped, while numeric formatters (a log axis's 10^k) keep their mathtext.
-    """
-    numeric = set()  # tick labels and offsets: their formatters' text, drawn later
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            numeric.add(axis.offsetText)
-            for tick in (*axis.get_major_ticks(), *axis.get_minor_ticks()):
-                numeric.update((tick.label1, tick.label2))
-    for text in fig.findobj(Text):
-        if text not in numeric:
-            text.set_parse_math(False)
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            for which in ("major", "minor"):
-                formatter = getattr(axis, f"get_{which}_formatter")()
-                if not isinstance(formatter, (*NUMERIC_FORMATTERS, _Escaped)):
-                    getattr(axis, f"set_{which}_formatter")(_Escaped(formatter))
+    """An empty figure of ``width`` x ``height`` inches with a constrained layout, on an Agg
+    canvas of its own (no pyplot, no backend switch)."""
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
     return fig
-
-
-class _Escaped(Formatter):
-    """A label formatter (fixed labels, categories) whose labels show their ``$``."""
-
-    def __init__(self, inner: Formatter) -> None:
-        self.inner = inner
-
-    def __call__(self, x, pos=None) -> str:
-        return escape_dollars(self.inner(x, pos))
-
-    def format_ticks(self, values) -> list[str]:
-        return [escape_dollars(s) for s in self.inner.format_ticks(values)]
-
-
-def escape_dollars(label: object) -> str:
-    """``label`` with each ``$`` escaped, so matplotlib shows it instead of starting TeX."""
-    return str(label).replace("$", r"\$")
 
 
 def to_svg_uri(fig: Figure) -> str:
     """The figure as a base64 ``data:image/svg+xml`` URI; the figure is cleared afterwards."""
-    literal_text(fig)
     buffer = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
@@ -107,7 +59,6 @@ def to_svg_uri(fig: Figure) -> str:
 
 def to_png_uri(fig: Figure, *, dpi: int = 110) -> str:
     """The figure as a base64 ``data:image/png`` URI; the figure is cleared afterwards."""
-    literal_text(fig)
     buffer = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
@@ -127,7 +78,14 @@ def styled(build):
     return wrapper
 
 
-def shorten(label: str, width: int = 22) -> str:
-    """A label cut to ``width`` characters with an ellipsis, for crowded axes."""
+def plain(text) -> str:
+    """``text`` as matplotlib should show it, character for character: every ``$`` escaped, so a
+    name never starts mathtext (a name like ``a$_b$`` would otherwise stop the drawing)."""
+    return str(text).replace("$", r"\$")
+
+
+def shorten(label, width: int = 22) -> str:
+    """A label cut to ``width`` characters with an ellipsis, for crowded axes, then made
+    :func:`plain`."""
     label = str(label)
-    return label if len(label) <= width else label[: width - 1] + "\u2026"
+    return plain(label if len(label) <= width else label[: width - 1] + "\u2026")
