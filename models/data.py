@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.optional_tables import ingredients_table, properties_table, substitutions_table
+from models.optional_tables import (
+    amount_unit,
+    ingredients_table,
+    properties_table,
+    substitutions_table,
+)
 from models.validation import (
     DataError,
     Problem,
@@ -50,12 +55,15 @@ class Dataset:
         in file order (repeats are separate samples).
     ingredients : ``ingredient``, ``group``, ``name`` (str; ``""`` where not given), or ``None``.
     properties : ``property``, ``group`` (str, ``""`` where not given), ``transform``
-        (``"log"`` or ``"identity"``), ``order`` (float64, NaN where not given), or ``None``.
+        (``"log"`` or ``"identity"``), ``order`` (float64, NaN where not given), ``unit`` (str,
+        ``""`` where not given), or ``None``.
     substitutions : ``ingredient``, ``substitute`` (str), or ``None``.
     truth : the parsed ``truth.json``, or ``None``.
     duplicate_pairs : number of (formulation, ingredient) pairs that appeared on more than one
         row and were summed.
     warnings : things worth knowing that do not stop training.
+    amount_unit : the unit of every amount (the ``unit`` column of ``formulations.csv``), or
+        ``""`` when not given (shown as "as given").
     """
 
     root: Path
@@ -67,6 +75,7 @@ class Dataset:
     truth: dict | None = None
     duplicate_pairs: int = 0
     warnings: tuple[str, ...] = ()
+    amount_unit: str = ""
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -135,6 +144,13 @@ class Dataset:
                 zip(self.properties["property"], self.properties["transform"], strict=True)
             )
         return transforms
+
+    def property_units(self) -> dict[str, str]:
+        """Property -> unit from properties.csv (only properties given one)."""
+        if self.properties is None or "unit" not in self.properties.columns:
+            return {}
+        t = self.properties[self.properties["unit"] != ""]
+        return dict(zip(t["property"], t["unit"], strict=True))
 
     def property_orders(self) -> dict[str, float]:
         """Property -> numeric measurement condition (RPM, age), for properties that have one."""
@@ -219,6 +235,7 @@ def load_dataset(
     properties = properties_table(tables["properties"], measured, problems, warnings)
     substitutions = substitutions_table(tables["substitutions"], used, problems, warnings)
     truth = read_truth(root, problems)
+    unit = amount_unit(tables["formulations"], problems)
     problems += _non_positive_log_values(tables["measurements"], properties)
     if problems:
         raise DataError(root, _sorted(problems))
@@ -243,6 +260,7 @@ def load_dataset(
         truth=truth,
         duplicate_pairs=recipes.duplicate_pairs,
         warnings=tuple(warnings),
+        amount_unit=unit,
     )
 
 

@@ -52,9 +52,11 @@ def ingredients_table(
 def properties_table(
     table: Table | None, measured: set[str] | None, problems: list[Problem], warnings: list[str]
 ) -> pd.DataFrame | None:
-    """``property, group, transform, order``, one row per property; missing columns filled.
+    """``property, group, transform, order, unit``, one row per property; missing columns
+    filled.
 
-    ``transform`` is normalised to ``"log"`` / ``"identity"``; ``order`` is float64 or NaN.
+    ``transform`` is normalised to ``"log"`` / ``"identity"``; ``order`` is float64 or NaN;
+    ``unit`` is the unit shown in reports (``""`` where not given).
     """
     if table is None or not require_columns(table, ("property",), problems):
         return None
@@ -74,10 +76,11 @@ def properties_table(
         "group": _optional_text(table, "group", problems),
         "transform": transform.where(transform != "", "identity"),
         "order": order,
+        "unit": _optional_text(table, "unit", problems),
         "line": table.lines,
     })
     frame = _first_of_each(table, frame[frame["property"] != ""], "property",
-                           ["group", "transform", "order"], problems)
+                           ["group", "transform", "order", "unit"], problems)
     if measured is not None:
         warnings += capped(
             [f"{table.file}, line {line}: property {quote(p)} has no measurements"
@@ -86,6 +89,25 @@ def properties_table(
             "properties without measurements",
         )
     return frame.drop(columns="line")
+
+
+def amount_unit(table: Table | None, problems: list[Problem]) -> str:
+    """The unit of every amount, from the optional ``unit`` column of ``formulations.csv``:
+    one value for the whole file (``""`` where not given); a second, different value is a
+    problem naming its line."""
+    if table is None or "unit" not in table.frame.columns:
+        return ""
+    units = _optional_text(table, "unit", problems)
+    given = units[units != ""]
+    if given.empty:
+        return ""
+    first = given.iloc[0]
+    for i in np.flatnonzero((units != "") & (units != first)):
+        problems.append(Problem(table.file, int(table.lines[i]),
+                                f"unit {quote(units[i])} differs from {quote(first)} on line "
+                                f"{int(table.lines[given.index[0]])}: amounts take one unit"))
+        break
+    return first
 
 
 def substitutions_table(

@@ -79,7 +79,7 @@ class PropertySpec:
 
 
 def _viscosity(spindle: str, rpm: int, rate: float) -> PropertySpec:
-    return PropertySpec(f"viscosity_{spindle}_{rpm}rpm", "viscosity", "viscosity", "mPa*s",
+    return PropertySpec(f"viscosity_{spindle}_{rpm}rpm", "viscosity", "viscosity", "mPa\u00b7s",
                         0.25, rate, spindle, float(rpm))
 
 
@@ -97,6 +97,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("moisturisation", "moisturisation", "skin", "corneometer units", 3.0, 0.025),
     PropertySpec("opacity", "opacity", "appearance", "%", 3.5, 0.3),
 )
+AMOUNT_UNIT = "wt%"  # amounts sum to 100 per recipe
 REPEAT_RATE = 0.04  # chance that a measured property is measured a second time
 
 # (kind, families, description) of the interactions built into the property functions.
@@ -181,6 +182,7 @@ def generate(*, seed: int = 0, n_formulations: int = 2000) -> SynthData:
             "group": [p.group for p in PROPERTIES],
             "transform": ["log" if p.log_scale else "" for p in PROPERTIES],
             "order": pd.array([p.rpm for p in PROPERTIES], dtype="Int64"),
+            "unit": [p.units for p in PROPERTIES],
         }),
         substitutions=pd.DataFrame(
             [(a, b) for a, b, _ in catalogue.substitutions], columns=["ingredient", "substitute"]
@@ -273,8 +275,8 @@ def _formulation_table(ids: list[str], recipes: list[dict[str, float]]) -> pd.Da
     for fid, recipe in zip(ids, recipes, strict=True):
         # Label order, as on a product: by amount, largest first.
         for code, amount in sorted(recipe.items(), key=lambda item: (-item[1], item[0])):
-            rows.append((fid, code, amount))
-    return pd.DataFrame(rows, columns=["formulation_id", "ingredient", "amount"])
+            rows.append((fid, code, amount, AMOUNT_UNIT))
+    return pd.DataFrame(rows, columns=["formulation_id", "ingredient", "amount", "unit"])
 
 
 def _measure(
