@@ -34,6 +34,8 @@ from models.pipeline import dataset_hash, evaluate
 from models.summary import summarize
 from models.trained import TrainedModel
 from xai.attribution.results import Attribution
+from xai.attribution.units import add_original_units, conversions
+from xai.checks.fitness import fitness_verdicts
 from xai.runs import audit_attributions as explain
 
 SCHEMA_VERSION = 1
@@ -172,6 +174,7 @@ def run_audit(
                         "n_review_formulations": len(selection.review_ids)},
             **explain.explain_summary(result, cases),
             "strongest_interactions": explain.strongest_pairs(result.interactions),
+            "unit_conversion": conversions(model.encoder.scalers),
         }
 
     results["attributions"] = run.section("attributions", attributions)
@@ -182,10 +185,11 @@ def run_audit(
             model, cases, explained.attention, selection.review_rows,
             n_samples=options.attention_samples))
     results["review"] = missing if explained is None else run.section("review", lambda: {
-        "cases": explain.review_cases(model, cases, selection.review_rows,
-                                      explained.attributions["ig"],
-                                      explained.attributions["shapley"],
-                                      state["interactions"], groups),
+        "cases": add_original_units(
+            explain.review_cases(model, cases, selection.review_rows,
+                                 explained.attributions["ig"], explained.attributions["shapley"],
+                                 state["interactions"], groups),
+            conversions(model.encoder.scalers)),
         "absence": absence, "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
     })
     represented = run.section("representations", lambda: _represent(model, dataset, options))
@@ -196,6 +200,7 @@ def run_audit(
         options.experiments))
     results["provenance"] = _provenance(model, dataset, model_dir, options, started, run.timings)
     results["problems"] = run.problems
+    results["verdicts"] = run.section("verdicts", lambda: fitness_verdicts(results))
     table = None
     if explained is not None:
         table = attribution_frame(explained.attributions["ig"],
@@ -262,8 +267,20 @@ def _data(dataset: Dataset) -> dict:
         "ingredients_per_group": by_group,
         "property_groups": dataset.property_groups(),
         "property_transforms": dataset.property_transforms(),
+        "property_units": dataset.property_units(),
+        "amount_unit": dataset.amount_unit,
+        "ingredient_names": _readable_names(dataset),
         "has_truth": dataset.truth is not None,
     }
+
+
+def _readable_names(dataset: Dataset) -> dict[str, str]:
+    """Ingredient code -> readable name from ingredients.csv (only those given one)."""
+    t = dataset.ingredients
+    if t is None or "name" not in t.columns:
+        return {}
+    t = t[t["name"] != ""]
+    return dict(zip(t["ingredient"], t["name"], strict=True))
 
 
 def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
