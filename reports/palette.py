@@ -7,7 +7,7 @@ side strips and the review pages, so a reader learns the colours once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Colour-blind friendly qualitative colours (Okabe-Ito first, then Tableau's muted ones).
 COLOURS = (
@@ -25,6 +25,13 @@ class Palette:
 
     groups: Mapping[str, str]
     colours: Mapping[str, str]
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, ingredient: str) -> str:
+        """The ingredient's readable name beside its code (``carbomer 940 (I023)``), or the
+        code alone where no name is given."""
+        name = self.names.get(ingredient, "")
+        return f"{name} ({ingredient})" if name and name != ingredient else ingredient
 
     def group_of(self, ingredient: str) -> str:
         return self.groups.get(ingredient, UNGROUPED)
@@ -45,10 +52,11 @@ class Palette:
         return [(g, self.group_colour(g)) for g in names]
 
 
-def build_palette(groups: Mapping[str, str]) -> Palette:
+def build_palette(groups: Mapping[str, str], names: Mapping[str, str] | None = None) -> Palette:
     """A palette for the expert groups ``{ingredient: group}``; colours follow the sorted group
-    names, so the same groups always get the same colours."""
-    names = sorted(set(groups.values()) - {UNGROUPED})
-    colours = {g: COLOURS[i % len(COLOURS)] for i, g in enumerate(names)}
+    names, so the same groups always get the same colours; ``names`` gives readable ingredient
+    names for :meth:`Palette.label`."""
+    ordered = sorted(set(groups.values()) - {UNGROUPED})
+    colours = {g: COLOURS[i % len(COLOURS)] for i, g in enumerate(ordered)}
     colours[UNGROUPED] = UNGROUPED_COLOUR
-    return Palette(groups=dict(groups), colours=colours)
+    return Palette(groups=dict(groups), colours=colours, names=dict(names or {}))

@@ -4,15 +4,21 @@
 ``review/`` into a folder (the caller makes that folder appear atomically). Pages are
 self-contained: CSS is inlined, figures are ``data:`` URIs, and nothing is fetched from the
 network. Every string from the data (ingredient and property names, ids, messages) passes
-through autoescaping; no template marks data as safe.
+through autoescaping; no template marks data as safe. One small inline script (our own,
+allowed by its hash in the content security policy) makes tables sortable and filterable;
+the pages read fully without it.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+from importlib.resources import files
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reports.format import FILTERS
 from reports.views import build_view
@@ -32,14 +38,27 @@ def environment() -> Environment:
     return env
 
 
+@functools.cache
+def table_script() -> tuple[Markup, str]:
+    """The inline script that makes tables sortable and filterable, and its CSP source
+    (``'sha256-...'``): the page's policy allows exactly this script and nothing else."""
+    text = (files("reports") / "templates" / "tables.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Markup(text), f"sha256-{digest}"
+
+
 def render_index(view: dict) -> str:
     """``index.html`` for a view built by :func:`reports.views.build_view`."""
-    return environment().get_template("index.html").render(view=view)
+    script, digest = table_script()
+    return environment().get_template("index.html").render(view=view, script=script,
+                                                           script_hash=digest)
 
 
 def render_page(view: dict, page: dict) -> str:
     """One review page."""
-    return environment().get_template("review.html").render(view=view, page=page)
+    script, digest = table_script()
+    return environment().get_template("review.html").render(view=view, page=page, script=script,
+                                                            script_hash=digest)
 
 
 def write_report(results: dict, folder: str | Path) -> list[Path]:

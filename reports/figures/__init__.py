@@ -3,6 +3,6 @@
 turns figures into data URIs, :mod:`reports.figures.draw` holds the Axes-level drawing they share
 with :mod:`reports.plots`."""
 
-from reports.figures.base import new_figure, to_png_uri, to_svg_uri
+from reports.figures.base import new_figure, to_png_uri, to_svg_markup, to_svg_uri
 
-__all__ = ["new_figure", "to_png_uri", "to_svg_uri"]
+__all__ = ["new_figure", "to_png_uri", "to_svg_markup", "to_svg_uri"]

@@ -14,6 +14,7 @@ from reports.views.represent import (
     substitution_section,
 )
 from reports.views.review_pages import review_pages
+from reports.views.verdicts import verdict_box
 
 SECTION_IDS = ("data", "accuracy", "attention", "attributions", "representations",
                "substitution", "hypotheses", "dynamics", "experiments", "review", "provenance")
@@ -26,8 +27,11 @@ def build_view(results: dict) -> dict:
     ``pages`` (review pages), ``problems`` and the ingredient-group ``legend``."""
     data = results.get("data", {})
     groups = {k: v for k, v in (data.get("ingredient_groups") or {}).items() if v}
-    palette = build_palette(groups)
-    pages = review_pages(results.get("review", {}), palette)
+    palette = build_palette(groups, data.get("ingredient_names") or {})
+    units = {"property": data.get("property_units") or {},
+             "amount": data.get("amount_unit") or ""}
+    pages = review_pages(results.get("review", {}), palette, units,
+                         results.get("expert_review"))
     sections = [
         data_section(data, palette),
         accuracy_section(results.get("accuracy", {}), data.get("property_transforms", {})),
@@ -51,5 +55,6 @@ def build_view(results: dict) -> dict:
         "sections": sections,
         "pages": pages,
         "problems": list(results.get("problems", [])),
+        "verdicts": verdict_box(results.get("verdicts"), data.get("property_units") or {}),
         "legend": [{"group": g, "colour": c} for g, c in palette.legend()],
     }

@@ -8,11 +8,13 @@ template never formats or decides anything. All text is escaped by the template 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from reports.figures.base import to_png_uri, to_svg_uri
+from reports.figures.base import to_png_uri, to_svg_markup
 from reports.palette import Palette
 
 
@@ -32,10 +34,24 @@ def is_available(part) -> bool:
     return isinstance(part, dict) and part.get("available", True) is not False
 
 
-def figure(fig: Figure, alt: str, caption: str = "", *, png: bool = False) -> dict:
-    """A figure block; the figure is serialised (SVG, or PNG for dense raster content)."""
-    src = to_png_uri(fig) if png else to_svg_uri(fig)
-    return {"kind": "figure", "src": src, "alt": alt, "caption": caption}
+def figure(fig: Figure, alt: str, caption: str = "", *, png: bool = False,
+           download: dict | None = None) -> dict:
+    """A figure block: inline SVG (hover texts, selectable labels), or a PNG ``data:`` URI for
+    dense raster content. ``download`` is an optional ``{"href", "name", "text"}`` link (the
+    figure's full data as a file)."""
+    if png:
+        return {"kind": "figure", "src": to_png_uri(fig), "svg": None, "alt": alt,
+                "caption": caption, "download": download}
+    # Markup: matplotlib writes the SVG and escapes every text in it; our hover titles are
+    # escaped by xml.etree. Nothing from the data enters unescaped.
+    return {"kind": "figure", "src": None, "svg": Markup(to_svg_markup(fig)), "alt": alt,
+            "caption": caption, "download": download}
+
+
+def download(content: str, name: str, text: str, mime: str = "text/csv") -> dict:
+    """A link that saves ``content`` as the file ``name`` (a ``data:`` URI: no request)."""
+    data = base64.b64encode(content.encode("utf-8")).decode("ascii")
+    return {"href": f"data:{mime};charset=utf-8;base64,{data}", "name": name, "text": text}
 
 
 def cell(text, *, cls: str = "", colour: str | None = None, href: str | None = None,

@@ -29,104 +29,169 @@ def page_name(index: int, formulation_id: str) -> str:
     return f"{FOLDER}/{index + 1:02d}-{slug}.html"
 
 
-def review_pages(review: dict, palette: Palette) -> list[dict]:
+def review_pages(review: dict, palette: Palette, units: dict | None = None,
+                 expert: dict | None = None) -> list[dict]:
     """One page view per review formulation: ``{href, formulation_id, n_ingredients,
-    properties, n_flags, section}``."""
-    pages = []
-    for index, entry in enumerate(review.get("cases", [])):
-        pages.append(_page(index, entry, palette, review))
-    return pages
+    properties, n_flags, n_verdicts, section}``.
+
+    ``units`` holds ``property`` (name -> unit) and ``amount`` (the amount unit); ``expert`` is
+    the results' ``expert_review`` entry, whose verdicts are shown beside their attributions.
+    """
+    units = units or {}
+    verdicts = {}
+    for v in (expert or {}).get("verdicts") or []:
+        verdicts[(v["formulation_id"], v["property"], v["ingredient"])] = v
+    return [_page(index, entry, palette, review, units, verdicts)
+            for index, entry in enumerate(review.get("cases", []))]
 
 
-def _page(index: int, entry: dict, palette: Palette, review: dict) -> dict:
+def _page(index: int, entry: dict, palette: Palette, review: dict, units: dict,
+          verdicts: dict) -> dict:
     fid = entry["formulation_id"]
     recipe = entry["recipe"]
     balance = entry.get("balance_ingredient")
+    amount_unit = units.get("amount") or "as given"
     blocks = [
         text("Attributions are in the property's standardised model units (after the log "
-             "transform where one applies): how much each ingredient moves the prediction from "
-             "the recipe without it. Measured and predicted values are in original units. "
-             f"Absent ingredient = '{review.get('absence', '')}'"
-             + (f"; {balance} is the balance ingredient and gets no attribution."
-                if review.get("absence") == "balance" and balance else "."), "note"),
-        table(["ingredient", "group", "amount"],
-              [(cell(r["ingredient"]), group_cell(r["group"], palette), num(r["amount"], 4))
-               for r in recipe],
+             "transform where one applies): how much each ingredient moves the prediction. "
+             "Beside them, the same shares in the property's original units: an amount added "
+             "for untransformed properties, a factor (\u00d71.8: raises the prediction "
+             "1.8-fold) for log-transformed ones. Measured and predicted values are in "
+             f"original units; amounts in {amount_unit}. Absent ingredient = "
+             f"'{review.get('absence', '')}'"
+             + (f"; {palette.label(balance)} is the balance ingredient and gets no attribution "
+                "(nothing to judge)." if review.get("absence") == "balance" and balance
+                else "."), "note"),
+        text("Two different reference points: Shapley values share out prediction \u2212 "
+             "f(no ingredient), the model on a recipe with every ingredient absent; "
+             "Integrated Gradients share out prediction \u2212 f(IG baseline), the model at "
+             "the start of the integration path (every amount at its baseline). The two "
+             "methods therefore explain different differences, and their sums differ.", "note"),
+        table(["ingredient", "group", f"amount ({amount_unit})"],
+              [(cell(palette.label(r["ingredient"])), group_cell(r["group"], palette),
+                num(r["amount"], 4)) for r in recipe],
               caption=f"Recipe ({len(recipe)} ingredients)", numeric=(2,)),
     ]
-    n_flags = 0
+    n_flags = n_verdicts = 0
     for prop in entry["properties"]:
-        prop_blocks, flags = _property_blocks(prop, palette, review)
+        prop_blocks, flags, judged = _property_blocks(fid, prop, palette, review, units,
+                                                      verdicts)
         n_flags += flags
+        n_verdicts += judged
         blocks.extend(prop_blocks)
     reading = (f"{len(recipe)} ingredients, {len(entry['properties'])} measured properties, "
-               f"{n_flags} attributions flagged where Integrated Gradients and Shapley disagree.")
+               f"{n_flags} attributions flagged where Integrated Gradients and Shapley disagree"
+               + (f"; {n_verdicts} expert verdicts shown beside their attributions."
+                  if n_verdicts else "."))
     return {
         "href": page_name(index, fid),
         "formulation_id": fid,
         "n_ingredients": len(recipe),
         "properties": [p["property"] for p in entry["properties"]],
         "n_flags": n_flags,
+        "n_verdicts": n_verdicts,
         "section": section(f"formulation-{index + 1}", f"Formulation {fid}", reading, blocks),
     }
 
 
-def _property_blocks(prop: dict, palette: Palette, review: dict) -> tuple[list[dict], int]:
-    rows, flags = [], 0
+def original(value, conversion: dict | None, unit: str) -> str:
+    """A value converted by :mod:`xai.attribution.units` as people read it: ``+2,000 mPa·s``
+    or ``×1.8``; an en dash where there is none."""
+    if value is None or not conversion:
+        return "\u2013"
+    if conversion.get("kind") == "factor":
+        return f"\u00d7{num(value, 3)}"
+    return signed(value) + (f" {unit}" if unit else "")
+
+
+def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units: dict,
+                     verdicts: dict) -> tuple[list[dict], int, int]:
+    rows, flags, judged = [], 0, 0
+    name = prop["property"]
+    unit = (units.get("property") or {}).get(name, "")
+    conversion = prop.get("conversion")
+    amount_unit = units.get("amount") or "as given"
     ordered = sorted(prop["ingredients"], key=lambda r: (r["shapley_rank"] or 10**6,
                                                          r["ig_rank"] or 10**6))
+    shown_verdicts = bool(verdicts)
     for r in ordered:
         flagged = bool(r["flags"])
         flags += flagged
         se = r.get("shapley_se")
         shap = signed(r["shapley"]) + (f" \u00b1 {num(se, 2)}" if se else "")
-        rows.append((
-            cell(r["ingredient"], cls="bad" if flagged else ""),
+        none = r["ig"] is None and r["shapley"] is None
+        row = [
+            cell(palette.label(r["ingredient"]), cls="bad" if flagged else ""),
             group_cell(r["group"], palette),
             num(r["amount"], 4),
             num_cell(signed(r["ig"]), cls=_sign_class(r["ig"])),
             num_cell(shap, cls=_sign_class(r["shapley"])),
+            num_cell(original(r.get("shapley_original"), conversion, unit)),
             count(r["ig_rank"]), count(r["shapley_rank"]),
-            cell("; ".join(r["flags"]) or "", cls="bad" if flagged else ""),
-        ))
+            cell("no attribution (balance ingredient)" if none else "; ".join(r["flags"]),
+                 cls="bad" if flagged else "note" if none else ""),
+        ]
+        if shown_verdicts:
+            v = verdicts.get((fid, name, r["ingredient"]))
+            judged += v is not None
+            verdict = (v or {}).get("expert_verdict") or ""
+            row += [cell(verdict or "\u2013",
+                         cls={"agree": "good", "disagree": "bad"}.get(verdict, "")),
+                    cell((v or {}).get("comment") or "")]
+        rows.append(tuple(row))
     measured = prop.get("measured")
+    in_unit = f" ({unit})" if unit else " (original units)"
+    kind = (conversion or {}).get("kind")
+    original_head = ("Shapley as a factor" if kind == "factor"
+                     else f"Shapley in {unit}" if unit and kind else "Shapley, original units")
+    columns = ["ingredient", "group", f"amount ({amount_unit})", "IG (model units)",
+               "Shapley (model units)", original_head, "IG rank", "Shapley rank",
+               "methods disagree"]
+    if shown_verdicts:
+        columns += ["expert verdict", "comment"]
+    players = [r for r in prop["ingredients"] if r["shapley"] is not None or r["ig"] is not None]
     blocks = [
-        heading(prop["property"]),
+        heading(name + (f" ({unit})" if unit else "")),
         table(["", "value"], [
-            ("measured (original units)", num(measured, 4)),
-            ("predicted (original units)", num(prop["predicted"], 4)),
+            ("measured" + in_unit, num(measured, 4)),
+            ("predicted" + in_unit, num(prop["predicted"], 4)),
             ("prediction, model units", num(prop["prediction_model_units"], 4)),
-            ("f(no ingredient), model units (Shapley baseline)",
+            ("f(no ingredient), model units: the Shapley reference",
              num(prop["baseline_model_units"], 4)),
-            ("Integrated Gradients baseline, model units", num(prop["ig_baseline_model_units"], 4)),
+            ("f(IG baseline), model units: the Integrated Gradients reference",
+             num(prop["ig_baseline_model_units"], 4)),
             ("Shapley values", "exact" if prop["shapley_exact"] else "sampled permutations"),
         ], numeric=(1,)),
-        figure(figs.review_figure([r["ingredient"] for r in prop["ingredients"]],
-                                  [r["ig"] for r in prop["ingredients"]],
-                                  [r["shapley"] for r in prop["ingredients"]],
+        figure(figs.review_figure([palette.label(r["ingredient"]) for r in players],
+                                  [r["ig"] for r in players],
+                                  [r["shapley"] for r in players],
                                   prop["baseline_model_units"], prop["prediction_model_units"],
-                                  palette, title=prop["property"]),
-               f"Waterfall of Shapley values and IG versus Shapley bars for {prop['property']}"),
-        table(["ingredient", "group", "amount", "IG", "Shapley", "IG rank", "Shapley rank",
-               "methods disagree"], rows,
-              caption=f"Attributions for {prop['property']} (model units; ranks by |value|)",
+                                  palette, title=name,
+                                  colours=[palette.colour(r["ingredient"]) for r in players]),
+               f"Waterfall of Shapley values and IG versus Shapley bars for {name}"),
+        table(columns, rows,
+              caption=f"Attributions for {name} (ranks by |value|)",
               note=f"Flagged: opposite signs where either value is at least "
                    f"{round(100 * review.get('flag_share', 0.1))}% of the largest, or in one "
-                   f"method's top {review.get('top_k', 3)} only.",
-              numeric=(2, 3, 4, 5, 6)),
+                   f"method's top {review.get('top_k', 3)} only. "
+                   + ("Original units: the Shapley value as a factor on the prediction "
+                      "(log-transformed property)." if kind == "factor" else
+                      f"Original units: the Shapley value in {unit or 'the property’s units'}."
+                      if kind else "No original-unit reading for this property's transform."),
+              numeric=(2, 3, 4, 5, 6, 7)),
     ]
     pairs = prop.get("interactions") or []
     if pairs:
         blocks.append(table(
             ["ingredient", "ingredient", "interaction"],
-            [(p["a"], p["b"], num_cell(signed(p["value"]), cls=_sign_class(p["value"])))
-             for p in pairs],
+            [(palette.label(p["a"]), palette.label(p["b"]),
+              num_cell(signed(p["value"]), cls=_sign_class(p["value"]))) for p in pairs],
             caption="Strongest pairwise interactions (Shapley interaction index, model units)",
             numeric=(2,)))
     else:
         blocks.append(text("Interactions not computed: the recipe has more players than exact "
                            "enumeration allows.", "note"))
-    return blocks, flags
+    return blocks, flags, judged
 
 
 def _sign_class(value) -> str:

@@ -54,6 +54,7 @@ def run_import(args: argparse.Namespace) -> int:
     except (KeyError, TypeError, AttributeError) as err:  # a results.json edited by hand
         raise UsageError(f"{args.report / 'results.json'}: malformed review section "
                          f"({type(err).__name__}: {err})") from err
+    show_verdicts(args.report)
     rates = record["rates"]
     overall = rates["overall"]
     print(f"imported {len(record['verdicts'])} verdicts: experts agree with "
@@ -62,8 +63,27 @@ def run_import(args: argparse.Namespace) -> int:
     for method, r in rates["per_method"].items():
         print(f"  {method}: {pct(r['agreement'])} of {r['n_rated']} (top {rates['top_k']})")
     if not args.quiet:
-        print(f"stored in {args.report}; the next `xai report --out {args.report}` shows them")
+        print(f"stored in {args.report}, and shown on its review pages; the next "
+              f"`xai report --out {args.report}` keeps them")
     return 0
+
+
+def show_verdicts(report: Path) -> None:
+    """Fold the verdicts stored in ``report`` into its results and redraw its pages, so each
+    review page shows every verdict and comment beside its attribution."""
+    from models.io import atomic_file
+    from reports.render import write_report
+    from reports.writer import results_json
+    from xai.runs.review import fold_review, load_review
+
+    record = load_review(report)
+    if record is None:
+        return
+    results = read_results(report)
+    results["expert_review"] = fold_review(record, results)
+    with atomic_file(report / "results.json") as tmp:
+        tmp.write_text(results_json(results), encoding="utf-8")
+    write_report(results, report)
 
 
 def pct(share: float | None) -> str:

@@ -38,8 +38,12 @@ class ReviewError(InputError):
     """A review sheet that does not fit its report; the message lists every problem."""
 
 
-def review_rows(results: dict) -> pd.DataFrame:
-    """The report's review cases as one row per formulation x property x ingredient."""
+def review_rows(results: dict, *, unattributed: bool = False) -> pd.DataFrame:
+    """The report's review cases as one row per formulation x property x ingredient.
+
+    Ingredients without an attribution (the balance ingredient, which is not a player) are
+    left out, as there is nothing for an expert to judge; ``unattributed=True`` keeps them.
+    """
     review = results.get("review") or {}
     if review.get("available") is False or not review.get("cases"):
         raise ReviewError("the report has no review cases (its attributions did not run)")
@@ -47,6 +51,8 @@ def review_rows(results: dict) -> pd.DataFrame:
     for entry in review["cases"]:
         for prop in entry["properties"]:
             for r in prop["ingredients"]:
+                if not unattributed and r["ig"] is None and r["shapley"] is None:
+                    continue
                 rows.append({
                     "formulation_id": entry["formulation_id"], "property": prop["property"],
                     "ingredient": r["ingredient"], "group": r["group"], "amount": r["amount"],
@@ -103,12 +109,18 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
         sheet[column] = sheet[column].astype(str).str.strip().map(restore_cell)
     sheet["expert_verdict"] = sheet["expert_verdict"].str.lower()
     known = review_rows(results).set_index(list(KEY))
+    every = review_rows(results, unattributed=True).set_index(list(KEY))
     problems = []
     seen: dict[tuple, int] = {}
     for i, row in enumerate(sheet.itertuples(index=False)):
         line = int(table.lines[i])  # as an editor numbers it
         key = (row.formulation_id, row.property, row.ingredient)
-        if key not in known.index:
+        if key not in known.index and key in every.index:
+            if row.expert_verdict:  # a row an older sheet listed: refused only when judged
+                problems.append(f"line {line}: ingredient {row.ingredient!r} has no attribution "
+                                f"in formulation {row.formulation_id!r} (it is the balance "
+                                "ingredient, not a player); leave its expert_verdict empty")
+        elif key not in known.index:
             problems.append(f"line {line}: formulation {row.formulation_id!r}, property "
                             f"{row.property!r}, ingredient {row.ingredient!r} is not in the "
                             "report's review")
@@ -122,6 +134,7 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
         shown = problems[:MAX_SHOWN]
         more = f"\n  ... and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
         raise ReviewError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(shown) + more)
+    sheet = sheet[[k in known.index for k in zip(*(sheet[c] for c in KEY), strict=True)]]
     filled = sheet[sheet["expert_verdict"] != ""]
     if filled.empty:
         raise ReviewError(f"{path}: no expert_verdict filled in (use {', '.join(VERDICTS)})")
@@ -225,4 +238,6 @@ def fold_review(record: dict, results: dict) -> dict:
                  "changed.")
     return {"source": record.get("source"), "imported": record.get("imported"),
             "checkpoint_sha256": record.get("checkpoint_sha256"), "rates": record["rates"],
-            "n_verdicts": len(record.get("verdicts", [])), "stale": stale}
+            "n_verdicts": len(record.get("verdicts", [])), "stale": stale,
+            "verdicts": [{k: v.get(k) for k in (*KEY, "expert_verdict", "comment")}
+                         for v in record.get("verdicts", [])]}
