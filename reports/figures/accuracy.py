@@ -8,7 +8,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from reports.figures.base import NEUTRAL, WIDE, new_figure, plain, shorten, styled
+from reports.figures.base import (
+    NEUTRAL,
+    WIDE,
+    hover,
+    legend_outside,
+    new_figure,
+    plain,
+    shorten,
+    styled,
+)
 
 
 @styled
@@ -29,14 +38,14 @@ def count_bars(counts: Mapping[str, int], *, title: str, xlabel: str,
     ax.set_title(plain(title), loc="left")
     for i, n in enumerate(names):
         ax.annotate(f"{counts[n]:,}", (counts[n], i), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7, color=NEUTRAL)
+                    va="center", fontsize=7.5, color=NEUTRAL)
     return fig
 
 
 @styled
 def parity_grid(parity: Mapping[str, Mapping[str, Sequence[float]]],
                 transforms: Mapping[str, str], r2: Mapping[str, float | None], *,
-                columns: int = 4) -> Figure:
+                columns: int = 4, units: Mapping[str, str] | None = None) -> Figure:
     """One measured-versus-predicted panel per property (test split, original units), with the
     identity line; log axes for log-transformed properties."""
     props = [p for p in sorted(parity) if len(parity[p]["measured"])]
@@ -47,7 +56,11 @@ def parity_grid(parity: Mapping[str, Mapping[str, Sequence[float]]],
         y = np.asarray(parity[prop]["measured"], dtype=float)
         p = np.asarray(parity[prop]["predicted"], dtype=float)
         log = transforms.get(prop) == "log" and np.all(y > 0) and np.all(p > 0)
-        ax.scatter(p, y, s=6, alpha=0.5, color="#0072b2", linewidths=0, rasterized=len(y) > 400)
+        points = ax.scatter(p, y, s=6, alpha=0.5, color="#0072b2", linewidths=0,
+                            rasterized=len(y) > 400)
+        ids = parity[prop].get("formulation_ids") or [""] * len(y)
+        hover(points, [f"{f}: measured {a:.4g}, predicted {b:.4g}" for f, a, b
+                       in zip(ids, y, p, strict=False)])
         both = np.concatenate([y, p])
         lo, hi = float(np.min(both)), float(np.max(both))
         if lo == hi:
@@ -59,12 +72,14 @@ def parity_grid(parity: Mapping[str, Mapping[str, Sequence[float]]],
         score = r2.get(prop)
         shown = f"{score:.2f}" if score is not None and np.isfinite(score) else "\u2013"
         label = f"R\u00b2 {shown}"
-        ax.set_title(f"{shorten(prop, 24)}\n{label}, n={len(y)}", fontsize=8)
-        ax.tick_params(labelsize=6)
+        unit = (units or {}).get(prop, "")
+        ax.set_title(f"{shorten(prop, 24)}" + (f" ({plain(unit)})" if unit else "")
+                     + f"\n{label}, n={len(y)}", fontsize=8)
+        ax.tick_params(labelsize=7.5)
         if k % columns == 0:
-            ax.set_ylabel("measured", fontsize=7)
+            ax.set_ylabel("measured", fontsize=7.5)
         if k >= (rows - 1) * columns:
-            ax.set_xlabel("predicted", fontsize=7)
+            ax.set_xlabel("predicted", fontsize=7.5)
     return fig
 
 
@@ -83,12 +98,14 @@ def error_comparison(models: Mapping[str, Mapping[str, float | None]], *,
     for i, name in enumerate(names):
         values = [models[name].get(p) for p in props]
         values = [np.nan if v is None else v for v in values]
-        ax.barh(y + i * width - 0.4 + width / 2, values, height=width,
-                color=palette[i % len(palette)], label=plain(name))
+        bars = ax.barh(y + i * width - 0.4 + width / 2, values, height=width,
+                       color=palette[i % len(palette)], label=plain(name))
+        for bar, prop, v in zip(bars, props, values, strict=True):
+            hover(bar, f"{name}, {prop}: {v:.3g} of the mean predictor's RMSE")
     ax.axvline(1.0, color=NEUTRAL, lw=0.8, ls="--")
     ax.set_yticks(y, [shorten(p, 26) for p in props])
     ax.invert_yaxis()
     ax.set_xlabel("RMSE / mean-predictor RMSE (lower is better)")
     ax.set_title(plain(title), loc="left")
-    ax.legend(loc="lower right")
+    legend_outside(ax)
     return fig

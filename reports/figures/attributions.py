@@ -17,6 +17,7 @@ from reports.figures.base import (
     POSITIVE,
     WIDE,
     hover,
+    legend_outside,
     new_figure,
     plain,
     shorten,
@@ -34,44 +35,70 @@ def importance_grid(importance: Mapping[str, Mapping], palette: Palette, *, colu
     """Per property, the ``top`` ingredients by mean |Shapley value|, bars coloured by group."""
     props = sorted(importance)
     rows = max(math.ceil(len(props) / columns), 1)
-    fig = new_figure(width=WIDE, height=0.16 * top * rows + 0.55 * rows + 0.5)
+    fig = new_figure(width=WIDE, height=0.2 * top * rows + 0.6 * rows + 0.6)
     for k, prop in enumerate(props):
         ax = fig.add_subplot(rows, columns, k + 1)
         entry = importance[prop]
         names = entry["ingredients"][:top]
         values = entry["mean_abs"][:top]
         y = np.arange(len(names))
-        ax.barh(y, values, color=[palette.colour(n) for n in names])
-        ax.set_yticks(y, [shorten(n, 14) for n in names], fontsize=6)
+        bars = ax.barh(y, values, color=[palette.colour(n) for n in names])
+        for bar, n, v in zip(bars, names, values, strict=True):
+            hover(bar, f"{palette.label(n)}: mean |Shapley| {v:.3g} ({UNITS})")
+        ax.set_yticks(y, [shorten(palette.label(n), 24) for n in names], fontsize=7.5)
         ax.invert_yaxis()
-        ax.tick_params(axis="x", labelsize=6)
+        ax.tick_params(axis="x", labelsize=7.5)
         ax.set_title(shorten(prop, 30), fontsize=8)
         if k >= (rows - 1) * columns:
-            ax.set_xlabel(f"mean |Shapley| ({UNITS})", fontsize=7)
+            ax.set_xlabel(f"mean |Shapley| ({UNITS})", fontsize=7.5)
     used = {n for e in importance.values() for n in e["ingredients"][:top]}
     _group_legend(fig, palette, used)
     return fig
 
 
 @styled
-def dependence_grid(panels: Sequence[Mapping], palette: Palette, *, columns: int = 3) -> Figure:
-    """Amount (dataset units) against Shapley value, one panel per (property, ingredient)."""
-    rows = max(math.ceil(len(panels) / columns), 1)
-    fig = new_figure(width=WIDE, height=1.9 * rows + 0.3)
-    for k, panel in enumerate(panels):
+def dependence_grid(series: Mapping[str, Sequence[Mapping]], palette: Palette, *,
+                    columns: int = 3, amount_unit: str = "") -> Figure:
+    """Amount against attribution, one panel per (property, ingredient), one series per method
+    (``{method: [panel, ...]}``, each panel ``property, ingredient, amounts, attributions``);
+    the methods' legend beside the grid."""
+    keys: list[tuple[str, str]] = []
+    for panels in series.values():
+        for panel in panels:
+            key = (panel["property"], panel["ingredient"])
+            if key not in keys:
+                keys.append(key)
+    rows = max(math.ceil(len(keys) / columns), 1)
+    fig = new_figure(width=WIDE, height=2.1 * rows + 0.5)
+    markers = {"shapley": "o", "ig": "^"}
+    for k, (prop, ingredient) in enumerate(keys):
         ax = fig.add_subplot(rows, columns, k + 1)
-        x = np.asarray(panel["amounts"], dtype=float)
-        y = np.asarray(panel["attributions"], dtype=float)
-        ax.scatter(x, y, s=9, alpha=0.7, color=palette.colour(panel["ingredient"]),
-                   linewidths=0)
+        n = 0
+        for method, panels in series.items():
+            panel = next((p for p in panels if (p["property"], p["ingredient"]) == (prop,
+                                                                                   ingredient)),
+                         None)
+            if panel is None:
+                continue
+            x = _floats(panel["amounts"])
+            y = _floats(panel["attributions"])
+            n = max(n, len(x))
+            points = ax.scatter(x, y, s=12, alpha=0.75, marker=markers.get(method, "o"),
+                                color=METHOD_COLOURS.get(method, NEUTRAL), linewidths=0,
+                                label=_method_name(method) if k == 0 else None)
+            ids = panel.get("formulation_ids") or [""] * len(x)
+            hover(points, [f"{f} amount {a:.3g}: {_method_name(method)} {v:+.3g}".strip()
+                           for f, a, v in zip(ids, x, y, strict=False)])
         ax.axhline(0.0, color=NEUTRAL, lw=0.6)
-        ax.set_title(f"{shorten(panel['ingredient'], 16)} \u2192 {shorten(panel['property'], 18)}"
-                     f" (n={len(x)})", fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_title(f"{shorten(palette.label(ingredient), 26)}\n\u2192 {shorten(prop, 24)}"
+                     f" (n={n})", fontsize=7.5)
+        ax.tick_params(labelsize=7.5)
         if k % columns == 0:
-            ax.set_ylabel(f"Shapley ({UNITS})", fontsize=7)
-        if k >= (rows - 1) * columns:
-            ax.set_xlabel("amount", fontsize=7)
+            ax.set_ylabel(f"attribution ({UNITS})", fontsize=7.5)
+        if k >= (rows - 1) * columns or k + columns >= len(keys):
+            ax.set_xlabel(f"amount ({amount_unit or 'as given'})", fontsize=7.5)
+    if keys:
+        fig.legend(loc="outside right upper", fontsize=7.5)
     return fig
 
 
@@ -105,7 +132,7 @@ def sanity_curve(stages: Sequence[str], spearman: Sequence[float | None],
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("mean Spearman with original")
     ax.set_xlabel("re-initialised, cumulatively")
-    ax.legend(loc="lower left")
+    legend_outside(ax)
     return fig
 
 
@@ -132,7 +159,7 @@ def deletion_plot(curves: Mapping[str, Mapping]) -> Figure:
         ax.set_title(titles[order], fontsize=8)
         ax.set_xlabel("share of ingredients removed")
         ax.set_ylabel(UNITS)
-        ax.legend()
+    legend_outside(axes[-1])
     return fig
 
 
@@ -209,9 +236,9 @@ def reference_scatter(panels: Sequence[Mapping]) -> Figure:
         difference = panel.get("difference")
         shown = "\u2013" if difference is None else f"{difference:.2g}"
         ax.set_title(plain(f"{panel['title']}\nlargest |difference| {shown}"), fontsize=8)
-        ax.set_xlabel(plain(panel["title"].split(" (")[0]) + f" ({UNITS})", fontsize=7)
-        ax.set_ylabel(plain(panel.get("ours_label", "ours")), fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_xlabel(plain(panel["title"].split(" (")[0]) + f" ({UNITS})", fontsize=7.5)
+        ax.set_ylabel(plain(panel.get("ours_label", "ours")), fontsize=7.5)
+        ax.tick_params(labelsize=7.5)
     return fig
 
 
@@ -219,7 +246,7 @@ def _group_legend(fig: Figure, palette: Palette, ingredients) -> None:
     handles = [Patch(color=c, label=plain(g)) for g, c in palette.legend(ingredients)]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
-                   fontsize=7)
+                   fontsize=7.5)
 
 
 def _floats(values: Sequence[float | None]) -> np.ndarray:

@@ -34,6 +34,8 @@ RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
     "legend.frameon": False,
     "svg.fonttype": "none",  # keep text as text: smaller files, selectable labels
     "svg.hashsalt": "mixer-xai",  # deterministic element ids
@@ -174,6 +176,11 @@ def styled(build):
     wrapper.__name__ = build.__name__
     wrapper.__doc__ = build.__doc__
     return wrapper
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """The Axes' legend to the right of its plotting area, never over the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def plain(text) -> str:

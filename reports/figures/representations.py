@@ -11,7 +11,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from scipy.cluster.hierarchy import dendrogram
 
-from reports.figures.base import NEUTRAL, POSITIVE, new_figure, plain, shorten, styled
+from reports.figures.base import (
+    NEUTRAL,
+    POSITIVE,
+    hover,
+    legend_outside,
+    new_figure,
+    plain,
+    shorten,
+    styled,
+)
 from reports.palette import Palette
 
 
@@ -47,18 +56,19 @@ def distance_heatmap(distances: Sequence[Sequence[float]], names: Sequence[str],
     strip.set_yticks([])
     if labelled:
         labels = [shorten(names[i], 22) for i in order]
-        main.set_xticks(range(n), labels, rotation=90, fontsize=7)
+        main.set_xticks(range(n), labels, rotation=90, fontsize=7.5)
         main.yaxis.tick_right()
-        main.set_yticks(range(n), labels, fontsize=7)
+        main.set_yticks(range(n), labels, fontsize=7.5)
     else:
         main.set_xticks([])
         main.set_yticks([])
-        main.set_xlabel(f"{n} rows in dendrogram order (names in results.json)")
+        main.set_xlabel(f"{n} rows in dendrogram order (names: the group view and the CSV "
+                        "download)")
     fig.colorbar(image, ax=main, location="bottom", shrink=0.5, pad=0.02 if not labelled else 0.2,
                  label=f"{metric} distance")
     if legend:
         fig.legend(handles=[Patch(color=c, label=plain(g)) for g, c in legend],
-                   loc="outside right upper", fontsize=7)
+                   loc="outside right upper", fontsize=7.5)
     fig.suptitle(plain(title), fontsize=9)
     return fig
 
@@ -66,8 +76,12 @@ def distance_heatmap(distances: Sequence[Sequence[float]], names: Sequence[str],
 @styled
 def layout_scatter(coords: Sequence[Sequence[float]], names: Sequence[str], palette: Palette,
                    *, groups: Mapping[str, str], rare: Sequence[str] = (), method: str,
-                   title: str, label_limit: int = 30) -> Figure:
-    """2-D layout of an embedding table, one colour per expert group; rare rows hollow."""
+                   title: str, label_limit: int = 30,
+                   labels: Mapping[str, str] | None = None) -> Figure:
+    """2-D layout of an embedding table, one colour per expert group; rare rows hollow. With
+    at most ``label_limit`` points each is labelled (``labels`` maps names to what is shown),
+    labels pushed apart so none overlaps another, with a leader line to any label that moved
+    away from its point."""
     xy = np.asarray(coords, dtype=float)
     fig = new_figure(width=6.4, height=4.4)
     ax = fig.add_subplot()
@@ -79,22 +93,107 @@ def layout_scatter(coords: Sequence[Sequence[float]], names: Sequence[str], pale
         hollow = [i for i in rows if names[i] in rare_set]
         colour = palette.group_colour(g)
         if solid:
-            ax.scatter(xy[solid, 0], xy[solid, 1], s=28, color=colour, label=plain(g),
-                       edgecolors="white", linewidths=0.4)
+            points = ax.scatter(xy[solid, 0], xy[solid, 1], s=28, color=colour, label=plain(g),
+                                edgecolors="white", linewidths=0.4)
+            hover(points, [f"{labels.get(names[i], names[i]) if labels else names[i]} ({g})"
+                           for i in solid])
         if hollow:
-            ax.scatter(xy[hollow, 0], xy[hollow, 1], s=28, facecolors="none", edgecolors=colour,
-                       linewidths=1.0, label=None if solid else plain(g))
+            points = ax.scatter(xy[hollow, 0], xy[hollow, 1], s=28, facecolors="none",
+                                edgecolors=colour, linewidths=1.0,
+                                label=None if solid else plain(g))
+            hover(points, [f"{labels.get(names[i], names[i]) if labels else names[i]} ({g}, "
+                           "rare)" for i in hollow])
     if len(names) <= label_limit:
-        for i, name in enumerate(names):
-            ax.annotate(shorten(name, 20), xy[i], xytext=(3, 3), textcoords="offset points",
-                        fontsize=7, color=NEUTRAL)
+        _repelled_labels(ax, xy, [shorten(labels.get(n, n) if labels else n, 26)
+                                  for n in names])
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel(f"{method.upper()} 1")
     ax.set_ylabel(f"{method.upper()} 2")
     ax.set_title(plain(title), loc="left")
-    fig.legend(loc="outside right upper", fontsize=7, title_fontsize=7,
+    fig.legend(loc="outside right upper", fontsize=7.5, title_fontsize=7.5,
                title="group (hollow: rare)" if rare_set else "group")
+    return fig
+
+
+def _repelled_labels(ax, xy: np.ndarray, texts: Sequence[str], *,
+                     fontsize: float = 7.5) -> None:
+    """Place one label per point without overlaps: each label starts to the right of its
+    point and, lowest point first, moves up past every point and placed label it would cover
+    (display pixels); a label that moved gets a thin leader line to its point."""
+    fig = ax.figure
+    fig.canvas.draw()  # settle the layout so data -> pixel transforms are final
+    to_px = ax.transData
+    anchors = to_px.transform(xy)
+    renderer = fig.canvas.get_renderer()
+    artists = [ax.text(0, 0, t, fontsize=fontsize, color=NEUTRAL) for t in texts]
+    sizes = []
+    for a in artists:
+        box = a.get_window_extent(renderer)
+        sizes.append((box.width + 4, box.height + 2))
+        a.remove()
+    sizes = np.array(sizes)
+    pos = anchors.copy()
+    pos[:, 0] += 6.0
+    pos[:, 1] += 2.0 - sizes[:, 1] / 2
+    # obstacles: every point as a small box, then each label as it is placed
+    boxes = [(x - 4, y - 4, 8.0, 8.0) for x, y in anchors]
+    for i in np.argsort(anchors[:, 1], kind="stable"):
+        y = pos[i, 1]
+        moved = True
+        while moved:  # sweep upwards past anything it overlaps: always ends, never overlaps
+            moved = False
+            for bx, by, bw, bh in boxes:
+                if (pos[i, 0] < bx + bw and bx < pos[i, 0] + sizes[i, 0]
+                        and y < by + bh and by < y + sizes[i, 1]):
+                    y = by + bh + 0.5
+                    moved = True
+        pos[i, 1] = y
+        boxes.append((pos[i, 0], y, sizes[i, 0], sizes[i, 1]))
+    inverse = to_px.inverted()
+    for i, text in enumerate(texts):
+        target = inverse.transform(pos[i])
+        far = abs(pos[i, 1] - (anchors[i, 1] - sizes[i, 1] / 2 + 2)) > 3
+        ax.annotate(text, xy=tuple(xy[i]), xytext=tuple(target), textcoords="data",
+                    fontsize=fontsize, color=NEUTRAL, va="bottom", ha="left",
+                    arrowprops={"arrowstyle": "-", "color": "#7b8794", "lw": 0.7,
+                                "shrinkA": 0, "shrinkB": 2} if far else None,
+                    annotation_clip=False)
+
+
+@styled
+def group_heatmap(distances: Sequence[Sequence[float]], names: Sequence[str],
+                  groups: Mapping[str, str], colour_of_group: Mapping[str, str], *,
+                  metric: str, title: str) -> Figure:
+    """Mean distance between the members of each pair of groups (diagonal: within a group),
+    rows and columns labelled with the group and its size: a large matrix made readable."""
+    d = np.asarray(distances, dtype=float)
+    labels = sorted({groups.get(n, "ungrouped") for n in names})
+    members = {g: [i for i, n in enumerate(names) if groups.get(n, "ungrouped") == g]
+               for g in labels}
+    m = np.full((len(labels), len(labels)), np.nan)
+    for a, ga in enumerate(labels):
+        for b, gb in enumerate(labels):
+            block = d[np.ix_(members[ga], members[gb])]
+            if ga == gb:
+                block = block[~np.eye(len(members[ga]), dtype=bool)]
+            m[a, b] = np.mean(block) if block.size else np.nan
+    fig = new_figure(width=7.2, height=max(3.0, 0.34 * len(labels) + 1.8))
+    ax = fig.add_subplot()
+    image = ax.imshow(m, cmap="magma_r", aspect="auto", interpolation="nearest")
+    ticks = [f"{plain(g)} ({len(members[g])})" for g in labels]
+    ax.set_xticks(range(len(labels)), ticks, rotation=60, ha="right", fontsize=7.5)
+    ax.set_yticks(range(len(labels)), ticks, fontsize=7.5)
+    for tick, g in zip(ax.get_yticklabels(), labels, strict=True):
+        tick.set_color(colour_of_group.get(g, NEUTRAL))
+    for a in range(len(labels)):
+        for b in range(len(labels)):
+            if np.isfinite(m[a, b]):
+                ax.text(b, a, f"{m[a, b]:.2f}", ha="center", va="center", fontsize=7.5,
+                        color="white" if m[a, b] > np.nanmean(m) else "black")
+    ax.tick_params(length=0)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"mean {metric} distance")
+    ax.set_title(plain(title), loc="left")
     return fig
 
 
@@ -116,7 +215,7 @@ def loss_curves(epochs: Sequence[int], train: Sequence[float | None],
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error (model units)")
-    ax.legend()
+    legend_outside(ax)
     return fig
 
 
@@ -133,7 +232,7 @@ def separation_curves(epochs: Sequence[int], series: Mapping[str, Sequence[float
                 color=colours[i % len(colours)])
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.legend()
+    legend_outside(ax)
     return fig
 
 

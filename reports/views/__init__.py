@@ -34,12 +34,14 @@ def build_view(results: dict) -> dict:
                          results.get("expert_review"))
     sections = [
         data_section(data, palette),
-        accuracy_section(results.get("accuracy", {}), data.get("property_transforms", {})),
-        attention_section(results.get("attention", {})),
-        attributions_section(results.get("attributions", {}), palette),
+        accuracy_section(results.get("accuracy", {}), data.get("property_transforms", {}),
+                         data.get("property_units") or {}),
+        attention_section(results.get("attention", {}), palette),
+        attributions_section(results.get("attributions", {}), palette,
+                             data.get("amount_unit") or ""),
         representations_section(results.get("representations", {}), palette,
                                 data.get("property_groups", {})),
-        substitution_section(results.get("substitution", {})),
+        substitution_section(results.get("substitution", {}), data.get("property_units") or {}),
         hypotheses_section(results.get("hypotheses", {})),
         dynamics_section(results.get("dynamics", {})),
         experiments_section(results.get("experiments", {})),

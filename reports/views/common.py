@@ -15,7 +15,12 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from reports.figures.base import to_png_uri, to_svg_markup
+from reports.format import count, pct
 from reports.palette import Palette
+from xai.checks.fitness import SMALL_SAMPLE, is_small
+
+SMALL_TITLE = (f"small sample: fewer than {SMALL_SAMPLE} cases; a rate or verdict on so few "
+               "cases can change with a handful of them")
 
 
 def section(id: str, title: str, reading: str, blocks: Sequence[dict] = (), *,
@@ -108,3 +113,19 @@ def verdict_cell(verdict: str) -> dict:
     """A hypothesis verdict as a coloured badge."""
     cls = {"supported": "good", "not supported": "bad", "inconclusive": "meh"}.get(verdict, "")
     return cell(verdict, cls=f"badge {cls}")
+
+
+def n_cell(n) -> dict:
+    """A case count, marked "small" when it is below the report's small-sample threshold."""
+    if is_small(n):
+        return cell(f"{count(n)} small", cls="num small-n", title=SMALL_TITLE)
+    return num_cell(count(n))
+
+
+def rate_cell(share, n, *, cls: str = "") -> dict:
+    """A share as a percentage, with its count and a "small" mark when it rests on fewer than
+    the threshold's cases (``67% (n=3, small)``)."""
+    if is_small(n):
+        return cell(f"{pct(share)} (n={count(n)}, small)", cls=f"num small-n {cls}".strip(),
+                    title=SMALL_TITLE)
+    return num_cell(pct(share), cls=cls)

@@ -7,11 +7,14 @@ from reports.figures import attributions as figs
 from reports.format import count, fixed, num, pct, signed
 from reports.palette import Palette
 from reports.views.common import (
+    SMALL_SAMPLE,
     cell,
     figure,
     heading,
     is_available,
     legend,
+    n_cell,
+    rate_cell,
     section,
     table,
     text,
@@ -24,7 +27,7 @@ OURS = {"shap": "shapley", "captum": "ig"}  # our method each reference checks
 REFERENCE_TOLERANCE = 1e-4  # of the largest |value|: agreement "to float precision"
 
 
-def attention_section(attention: dict) -> dict:
+def attention_section(attention: dict, palette: Palette | None = None) -> dict:
     title = "Attention"
     if not is_available(attention):
         return unavailable("attention", title, attention)
@@ -53,16 +56,19 @@ def attention_section(attention: dict) -> dict:
         blocks.insert(0, text(s["message"], "warning"))
     for sample in attention.get("samples", []):
         blocks.append(figure(
-            att_figs.attention_sample(sample["tokens"], sample["layers"], sample["rollout"],
+            att_figs.attention_sample([palette.label(t) if palette else t
+                                       for t in sample["tokens"]],
+                                      sample["layers"], sample["rollout"],
                                       title=f"{sample['formulation_id']} \u2013 "
                                             f"{sample['property']}"),
             f"Attention maps of formulation {sample['formulation_id']} for "
             f"{sample['property']}",
-            "Rows attend to columns; heads averaged per layer; last panel: rollout."))
+            "Rows attend to columns; heads averaged per layer; last panel: rollout. The colour "
+            "scale runs from 0 to the largest weight in the figure, square-root scaled."))
     return section("attention", title, reading, blocks)
 
 
-def attributions_section(a: dict, palette: Palette) -> dict:
+def attributions_section(a: dict, palette: Palette, amount_unit: str = "") -> dict:
     title = "Attributions"
     if not is_available(a):
         return unavailable("attributions", title, a)
@@ -106,18 +112,21 @@ def attributions_section(a: dict, palette: Palette) -> dict:
                          "Bar charts of mean absolute Shapley value per ingredient, per property",
                          "Mean |Shapley value| over the explained cases holding the ingredient; "
                          "colour = ingredient group."))
-    panels = a.get("dependence", {}).get("shapley", [])
-    if panels:
+    series = {m: p for m, p in (a.get("dependence") or {}).items() if p}
+    if series:
         blocks.append(heading("Attribution versus amount"))
-        blocks.append(figure(figs.dependence_grid(panels, palette),
-                             "Scatter plots of Shapley value against amount",
-                             "Leading ingredients of the most explained properties; one dot "
-                             "per case."))
+        blocks.append(figure(figs.dependence_grid(series, palette, amount_unit=amount_unit),
+                             "Scatter plots of attribution against amount, one series per "
+                             "method",
+                             "Leading ingredients of the most explained properties; one mark "
+                             "per case and method (" + ", ".join(METHODS.get(m, m)
+                                                                 for m in series) + ")."))
 
     blocks.append(heading("Do the methods agree?"))
     if agreement:
-        rows = [(p, count(e["n"]), fixed(e["spearman_mean"]), fixed(e["kendall_mean"]),
-                 pct(e.get(f"top{k}_overlap_mean")), pct(e["sign_agreement_mean"]))
+        rows = [(p, n_cell(e["n"]), fixed(e["spearman_mean"]), fixed(e["kendall_mean"]),
+                 rate_cell(e.get(f"top{k}_overlap_mean"), e["n"]),
+                 rate_cell(e["sign_agreement_mean"], e["n"]))
                 for p, e in sorted(agreement["per_property"].items())]
         rows.append((cell("all", cls="strong"), count(agree["n"]), fixed(agree["spearman_mean"]),
                      fixed(agree["kendall_mean"]), pct(overlap), pct(agree["sign_agreement_mean"])))
@@ -174,12 +183,14 @@ def attributions_section(a: dict, palette: Palette) -> dict:
         blocks.append(table(
             ["property", "ingredient", "group", "ingredient", "group", "mean interaction",
              "cases"],
-            [(e["property"], e["a"], _group(e["a"], palette), e["b"], _group(e["b"], palette),
-              signed(e["mean"]), count(e["n"])) for e in strongest],
+            [(e["property"], palette.label(e["a"]), _group(e["a"], palette),
+              palette.label(e["b"]), _group(e["b"], palette), signed(e["mean"]), n_cell(e["n"]))
+             for e in strongest],
             caption="Pairwise Shapley interactions among each case's five strongest pairs",
             note=f"Exact enumeration on {count(inter.get('n_cases'))} sampled cases with at "
                  f"most {inter.get('max_players')} players; whole-pair interaction in model "
-                 "units.", numeric=(5, 6)))
+                 f"units. A mean over fewer than {SMALL_SAMPLE} cases is marked small.",
+            numeric=(5, 6)))
     else:
         blocks.append(text("No explained case was small enough for exact interaction values.",
                            "note"))
@@ -319,10 +330,12 @@ def _truth_blocks(truth: dict) -> list[dict]:
         blocks.append(table(
             ["property", "families", "cases", "hit rate", "chance"],
             [(h.get("property", ""), " \u00d7 ".join(h.get("families", [])),
-              count(h.get("n_cases")), pct(h.get("hit_rate")), pct(h.get("chance_rate")))
+              n_cell(h.get("n_cases")), rate_cell(h.get("hit_rate"), h.get("n_cases")),
+              pct(h.get("chance_rate")))
              for h in hits],
             caption="Known interactions found among each case's top pairs",
-            note="Only interactions with at least one case holding both families are listed.",
+            note="Only interactions with at least one case holding both families are listed; "
+                 f"a hit rate over fewer than {SMALL_SAMPLE} cases is marked small.",
             numeric=(2, 3, 4)))
     return blocks
 

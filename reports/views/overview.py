@@ -6,10 +6,12 @@ from reports.figures import accuracy as figs
 from reports.format import count, fixed, num, pct
 from reports.palette import Palette
 from reports.views.common import (
+    SMALL_SAMPLE,
     cell,
     figure,
     group_cell,
     is_available,
+    n_cell,
     section,
     table,
     text,
@@ -32,7 +34,9 @@ def data_section(data: dict, palette: Palette) -> dict:
                f"median {num(per_recipe['median'])}).")
     groups = data.get("property_groups", {})
     transforms = data.get("property_transforms", {})
-    rows = [(p, groups.get(p, "") or "\u2013", transforms.get(p, "identity"), count(n))
+    units = data.get("property_units") or {}
+    rows = [(p, units.get(p) or "\u2013", groups.get(p, "") or "\u2013",
+             transforms.get(p, "identity"), count(n))
             for p, n in sorted(data["measurements_per_property"].items(),
                                key=lambda kv: (-kv[1], kv[0]))]
     blocks = [
@@ -45,9 +49,10 @@ def data_section(data: dict, palette: Palette) -> dict:
              " / ".join(num(per_recipe[k]) for k in ("min", "median", "mean", "max"))),
             ("repeated (formulation, ingredient) rows summed", count(data["duplicate_pairs"])),
             ("ground truth (truth.json)", "yes" if data.get("has_truth") else "no"),
+            ("amount unit", data.get("amount_unit") or "as given"),
         ], caption="Dataset", numeric=(1,)),
-        table(["property", "group", "transform", "measurements"], rows,
-              caption="Measurements per property", numeric=(3,)),
+        table(["property", "unit", "group", "transform", "measurements"], rows,
+              caption="Measurements per property", numeric=(4,)),
     ]
     per_group = data.get("ingredients_per_group") or {}
     if per_group and set(per_group) != {""}:
@@ -61,7 +66,7 @@ def data_section(data: dict, palette: Palette) -> dict:
         top = list(frequency.items())[:12]
         blocks.append(table(
             ["ingredient", "group", "recipes", "share of recipes"],
-            [(name, group_cell(palette.group_of(name), palette), count(n),
+            [(palette.label(name), group_cell(palette.group_of(name), palette), count(n),
               pct(n / max(data["n_formulations"], 1))) for name, n in top],
             caption=f"Most used ingredients (12 of {len(frequency)})", numeric=(2, 3)))
     blocks.append(figure(
@@ -73,7 +78,8 @@ def data_section(data: dict, palette: Palette) -> dict:
     return section("data", title, reading, blocks)
 
 
-def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
+def accuracy_section(accuracy: dict, transforms: dict[str, str],
+                     units: dict[str, str] | None = None) -> dict:
     title = "Accuracy"
     if not is_available(accuracy):
         return unavailable("accuracy", title, accuracy)
@@ -81,6 +87,7 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
     baselines = accuracy.get("baselines") or {}
     models = baselines.get("models", {})
     best = baselines.get("best", {})
+    units = units or {}
     rows, relative = [], {"Mixer": {}}
     wins = compared = 0
     for prop in sorted(props):
@@ -102,7 +109,8 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
             wins += better
             verdict = cell("Mixer" if better else BASELINE_NAMES.get(b_name, b_name),
                            cls="good" if better else "bad")
-        rows.append((prop, count(t["n"]), num(t["mae"]), num(t["rmse"]), fixed(t["r2"]),
+        rows.append((prop, units.get(prop) or "\u2013", n_cell(t["n"]), num(t["mae"]),
+                     num(t["rmse"]), fixed(t["r2"]),
                      fixed(t.get("r2_log")), num(mean_rmse), fixed(t.get("oracle_r2")),
                      BASELINE_NAMES.get(b_name, b_name or "\u2013"), num(b.get("rmse")),
                      fixed(b.get("r2")), verdict))
@@ -127,15 +135,17 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str]) -> dict:
              "properties (in original units a few very large values rule R\u00b2); the oracle "
              "R\u00b2 scores the noise-free truth on the same rows (the ceiling), where the data "
              "have one.", "note"),
-        table(["property", "n", "MAE", "RMSE", "R\u00b2", "R\u00b2 log", "mean-predictor RMSE",
-               "oracle R\u00b2", "best baseline", "baseline RMSE", "baseline R\u00b2",
-               "lower RMSE"], rows,
-              caption="Test accuracy per property", numeric=(1, 2, 3, 4, 5, 6, 7, 9, 10)),
+        table(["property", "unit", "n", "MAE", "RMSE", "R\u00b2", "R\u00b2 log",
+               "mean-predictor RMSE", "oracle R\u00b2", "best baseline", "baseline RMSE",
+               "baseline R\u00b2", "lower RMSE"], rows,
+              caption="Test accuracy per property (MAE and RMSE in each property's unit)",
+              note=f"n marked small: fewer than {SMALL_SAMPLE} test measurements.",
+              numeric=(2, 3, 4, 5, 6, 7, 8, 10, 11)),
     ]
     parity = accuracy.get("parity", {})
     r2 = {p: props[p]["test"].get("r2") for p in props}
     if parity:
-        blocks.append(figure(figs.parity_grid(parity, transforms, r2),
+        blocks.append(figure(figs.parity_grid(parity, transforms, r2, units=units),
                              "Parity plots of measured against predicted values per property",
                              "Measured against predicted on the test split, original units "
                              "(dashed: identity; log axes for log-transformed properties)."))

@@ -3,6 +3,8 @@ experiments, hypothesis verdicts and learning dynamics."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from reports.figures import representations as figs
@@ -10,10 +12,12 @@ from reports.format import count, fixed, num, pvalue, signed
 from reports.palette import Palette, build_palette
 from reports.views.common import (
     cell,
+    download,
     figure,
     heading,
     is_available,
     legend,
+    n_cell,
     section,
     table,
     text,
@@ -21,6 +25,7 @@ from reports.views.common import (
     verdict_cell,
 )
 
+LABEL_LIMIT = 40  # rows above which a distance matrix is shown per group, with a download
 KINDS = ("expert", "nearest", "same_group", "random")
 ALPHA = 0.05
 
@@ -70,18 +75,38 @@ def representations_section(r: dict, palette: Palette, property_groups: dict[str
     groups = {n: palette.group_of(n) for n in g["names"]}
     blocks.append(heading("Ingredient vectors"))
     blocks.append(legend(palette, g["names"]))
+    full = _matrix_csv(ing["distances"], [palette.label(n) for n in g["names"]])
+    if len(g["names"]) > LABEL_LIMIT:
+        blocks.append(figure(
+            figs.group_heatmap(ing["distances"], g["names"], groups,
+                               {x: palette.group_colour(x) for x in set(groups.values())},
+                               metric=g["metric"],
+                               title="mean distance between ingredient groups"),
+            "Heatmap of mean distances between and within expert groups of ingredients",
+            f"{len(g['names'])} ingredients are too many to label one by one: each cell is "
+            "the mean distance between the members of two groups (count in brackets); a "
+            "diagonal cell lighter than its row means the group's vectors sit together.",
+            download=download(full, "ingredient_distances.csv",
+                              f"Download the full {len(g['names'])} \u00d7 {len(g['names'])} "
+                              "distance matrix (CSV)")))
     blocks.append(figure(
-        figs.distance_heatmap(ing["distances"], g["names"], g["linkage"], g["leaf_order"],
-                              {n: palette.colour(n) for n in g["names"]}, metric=g["metric"],
+        figs.distance_heatmap(ing["distances"], [palette.label(n) for n in g["names"]],
+                              g["linkage"], g["leaf_order"],
+                              {palette.label(n): palette.colour(n) for n in g["names"]},
+                              metric=g["metric"], label_limit=LABEL_LIMIT,
+                              legend=palette.legend(g["names"]),
                               title="ingredient distances, ordered by the dendrogram"),
         "Heatmap of distances between ingredient vectors with a dendrogram",
         "Left strip: expert group colour. Light blocks along the diagonal are clusters of "
-        "similar vectors; a group that forms one block has a shared representation.", png=True))
+        "similar vectors; a group that forms one block has a shared representation.", png=True,
+        download=None if len(g["names"]) > LABEL_LIMIT else
+        download(full, "ingredient_distances.csv", "Download the distance matrix (CSV)")))
     if g.get("layout"):
         lay = g["layout"]
         blocks.append(figure(
             figs.layout_scatter(lay["coords"], g["names"], palette, groups=groups,
                                 rare=g.get("rare", []), method=lay["method"],
+                                labels={n: palette.label(n) for n in g["names"]},
                                 title=f"ingredient vectors ({lay['method'].upper()})"),
             "Scatter plot of ingredient vectors in two dimensions coloured by expert group",
             lay.get("note") or "Nearby points have similar vectors; colour = expert group."))
@@ -108,7 +133,10 @@ def representations_section(r: dict, palette: Palette, property_groups: dict[str
     return section("representations", title, reading, blocks)
 
 
-def substitution_section(s: dict) -> dict:
+def substitution_section(s: dict, units: dict[str, str] | None = None) -> dict:
+    def unit_of(prop: str) -> str:
+        return (units or {}).get(prop, "")
+
     title = "Substitution experiments"
     if not is_available(s) or not is_available(s.get("ingredients")):
         return unavailable("substitution", title, s.get("ingredients") if is_available(s) else s)
@@ -155,18 +183,46 @@ def substitution_section(s: dict) -> dict:
         blocks.append(text(_sentence(h.get("question", "")), "note"))
         rows = []
         for p, e in sorted(h.get("properties", {}).items()):
-            rows.append((p, count(e.get("train_count")), count(e.get("n_cases")),
-                         num(e.get("own_mae")), e.get("recommended_donor") or "\u2013",
-                         signed(e.get("recommended_mae_change")),
-                         e.get("best_donor") or "\u2013", signed(e.get("best_mae_change"))))
+            rows.append((p, count(e.get("train_count")), n_cell(e.get("n_cases")),
+                         _with_unit(num(e.get("own_mae")), unit_of(p)),
+                         e.get("recommended_donor") or "\u2013",
+                         _change(e.get("recommended_mae_change"), unit_of(p)),
+                         e.get("best_donor") or "\u2013",
+                         _change(e.get("best_mae_change"), unit_of(p))))
         if rows:
             blocks.append(table(["low-data property", "training", "test cases", "own MAE",
                                  "recommended donor", "MAE change", "best donor",
                                  "best MAE change"], rows,
                                 caption="Giving a low-data property another property's vector",
-                                note="MAE in original units; negative change = the donor's "
+                                note="MAE in each property's unit; a change with its 95% "
+                                     "interval in brackets; negative change = the donor's "
                                      "vector predicts better.", numeric=(1, 2, 3, 5, 7)))
     return section("substitution", title, reading, blocks)
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return text if not unit or text == "\u2013" else f"{text} {unit}"
+
+
+def _change(value, unit: str = "") -> str:
+    """A change as one number or as ``[estimate, low, high]`` (an interval), with its unit."""
+    if isinstance(value, list | tuple):
+        estimate = value[0] if value else None
+        interval = ""
+        if len(value) == 3 and value[1] is not None and value[2] is not None:
+            interval = f" [{signed(value[1])}, {signed(value[2])}]"
+        return _with_unit(signed(estimate) + interval, unit)
+    return _with_unit(signed(value), unit)
+
+
+def _matrix_csv(matrix, names) -> str:
+    """A square matrix as CSV text with the names as first column and header."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["", *names])
+    for name, row in zip(names, matrix, strict=True):
+        writer.writerow([name, *("" if v is None else f"{v:.6g}" for v in row)])
+    return buffer.getvalue()
 
 
 def _truth_cell(e: dict | None) -> dict:
