@@ -259,3 +259,20 @@ def donor_strip(per_ingredient: Sequence[Mapping], kinds: Sequence[str]) -> Figu
     ax.set_ylabel("mean |prediction change| (model units)")
     ax.set_xlabel("donor kind (bar: median)")
     return fig
+
+
+@styled
+def evidence_bars(labels: Sequence[str], values: Sequence[float], *, xlabel: str) -> Figure:
+    """A small horizontal bar chart of one number per evidence entry."""
+    fig = new_figure(width=5.0, height=max(1.4, 0.3 * len(labels) + 0.8))
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    bars = ax.barh(y, v, color=NEUTRAL)
+    for bar, label, x in zip(bars, labels, v, strict=True):
+        hover(bar, f"{label}: {x:.3g}")
+    ax.set_yticks(y, [shorten(label, 30) for label in labels], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color=NEUTRAL, lw=0.5)
+    ax.set_xlabel(plain(xlabel))
+    return fig

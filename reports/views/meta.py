@@ -9,7 +9,9 @@ from reports.views.common import (
     cell,
     heading,
     is_available,
+    n_cell,
     pre,
+    rate_cell,
     section,
     table,
     text,
@@ -55,19 +57,34 @@ def review_section(review: dict, expert: dict | None, pages: list[dict]) -> dict
         overall = expert["rates"]["overall"]
         reading += (f" Experts agreed with {pct(overall.get('agreement'))} of "
                     f"{count(overall.get('n_rated'))} rated attributions.")
+    imported = bool(expert and expert.get("rates"))
+    columns = ["formulation", "ingredients", "properties", "flags"]
+    if imported:
+        columns.append("expert verdicts")
     blocks = [table(
-        ["formulation", "ingredients", "properties", "flags"],
+        columns,
         [(cell(p["formulation_id"], href=p["href"]), count(p["n_ingredients"]),
-          ", ".join(p["properties"]), count(p["n_flags"])) for p in pages],
-        caption="Review pages", numeric=(1, 3)),
-        text("To collect expert verdicts: `xai review export --report DIR` writes a sheet with "
-             "one row per formulation x property x ingredient; fill `expert_verdict` (agree, "
-             "disagree or unsure) and `comment`, then `xai review import SHEET --report DIR`. "
-             "The next `xai report` into DIR shows the agreement rates here.", "note")]
-    if expert and expert.get("rates"):
+          ", ".join(p["properties"]), count(p["n_flags"]))
+         + ((count(p.get("n_verdicts", 0)),) if imported else ()) for p in pages],
+        caption="Review pages", numeric=(1, 3, 4) if imported else (1, 3))]
+    if imported:
+        overall = expert["rates"]["overall"]
+        blocks.append(text(
+            f"Expert verdicts imported {expert.get('imported', '')}: "
+            f"{count(expert.get('n_verdicts'))} verdicts, shown on the review pages beside "
+            f"their attributions; experts agree with {pct(overall.get('agreement'))} of "
+            f"{count(overall.get('n_rated'))} rated attributions "
+            f"({count(overall.get('n_unsure'))} unsure).", "review-summary"))
         blocks.extend(_expert_blocks(expert))
-    elif expert is None:
-        blocks.append(text("No expert verdicts imported yet.", "note"))
+    else:
+        blocks.append(text(
+            "To collect expert verdicts: `xai review export --report DIR` writes a sheet with "
+            "one row per formulation x property x ingredient with an attribution (the balance "
+            "ingredient has none and is left out); fill `expert_verdict` (agree, disagree or "
+            "unsure) and `comment`, then `xai review import SHEET --report DIR`, which shows "
+            "the verdicts on the review pages and the agreement rates here.", "note"))
+        if expert is None:
+            blocks.append(text("No expert verdicts imported yet.", "note"))
     return section("review", title, reading, blocks)
 
 
@@ -83,8 +100,8 @@ def _expert_blocks(expert: dict) -> list[dict]:
         f"{rates.get('definition', '')}", "note"))
 
     def rows(entries: dict) -> list:
-        return [(name, count(r["n_rated"]), count(r["n_agree"]), count(r["n_disagree"]),
-                 pct(r["agreement"])) for name, r in entries.items()]
+        return [(name, n_cell(r["n_rated"]), count(r["n_agree"]), count(r["n_disagree"]),
+                 rate_cell(r["agreement"], r["n_rated"])) for name, r in entries.items()]
 
     columns = ["", "rated", "agree", "disagree", "agreement"]
     blocks.append(table(columns, rows({"all": rates["overall"]}), caption="Overall",

@@ -11,6 +11,7 @@ from reports.figures import representations as figs
 from reports.format import count, fixed, num, pvalue, signed
 from reports.palette import Palette, build_palette
 from reports.views.common import (
+    SMALL_SAMPLE,
     cell,
     download,
     figure,
@@ -24,6 +25,7 @@ from reports.views.common import (
     unavailable,
     verdict_cell,
 )
+from xai.checks.fitness import is_small
 
 LABEL_LIMIT = 40  # rows above which a distance matrix is shown per group, with a download
 KINDS = ("expert", "nearest", "same_group", "random")
@@ -252,18 +254,97 @@ def hypotheses_section(h: dict) -> dict:
         shown = f"[{num(interval[0])}, {num(interval[1])}]" if interval else "\u2013"
         evidence = v.get("evidence", {})
         rows.append((cell(_sentence(v["statement"]), title=v["name"]), verdict_cell(v["verdict"]),
+                     n_cell(_cases(evidence)),
                      num(v.get("statistic")), pvalue(v.get("p_value")),
                      pvalue(v.get("adjusted_p")), shown, signed(v.get("effect_size")),
                      evidence.get("statistic", "") + (f" {v['note']}" if v.get("note") else ""))
                     + ((_truth_cell(expected.get(v["name"])),) if expected else ()))
-    blocks = [table(["hypothesis", "verdict", "statistic", "p", "adjusted p", "interval",
-                     "effect", "evidence"] + (["ground truth"] if expected else []), rows,
-                    caption="Representation hypotheses", numeric=(2, 3, 4, 6))]
+    blocks = [table(["hypothesis", "verdict", "cases", "statistic", "p", "adjusted p",
+                     "interval", "effect", "evidence"]
+                    + (["ground truth"] if expected else []), rows,
+                    caption="Representation hypotheses", numeric=(2, 3, 4, 5, 7),
+                    note=f"Cases marked small: the verdict rests on fewer than {SMALL_SAMPLE} "
+                         "cases.")]
     for v in verdicts:
-        blocks.append({"kind": "details", "summary": f"Evidence: {v['name']}",
-                       "text": json.dumps(v.get("evidence", {}), indent=1, sort_keys=True,
-                                          default=str)[:4000]})
+        blocks.extend(_evidence_blocks(v))
     return section("hypotheses", title, reading, blocks)
+
+
+def _cases(evidence: dict):
+    """The number of cases a hypothesis's evidence rests on, where it says."""
+    for key in ("n", "n_cases", "n_items", "n_test"):
+        if isinstance(evidence.get(key), int):
+            return evidence[key]
+    return None
+
+
+def _evidence_blocks(v: dict) -> list[dict]:
+    """A hypothesis's evidence as tables (its numbers, then one table per list or mapping of
+    records) and a small bar chart of the first numeric column, with the JSON as a download."""
+    evidence = v.get("evidence") or {}
+    name = v["name"]
+    blocks = [heading(f"Evidence: {_sentence(v['statement'])}")]
+    if not evidence:
+        return blocks + [text("No evidence recorded" + (f": {v['note']}" if v.get("note")
+                                                          else "."), "note")]
+    scalars, records = [], []
+    for key, value in sorted(evidence.items()):
+        if isinstance(value, dict) and value and all(isinstance(x, dict)
+                                                      for x in value.values()):
+            records.append((key, [{"": k, **x} for k, x in value.items()]))
+        elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            records.append((key, value))
+        elif isinstance(value, dict):
+            scalars.extend((f"{key} {k}", _shown(x)) for k, x in sorted(value.items()))
+        else:
+            scalars.append((key.replace("_", " "), _shown(value)))
+    n = _cases(evidence)
+    if scalars:
+        rows = [(k, n_cell(x) if k == "n" and isinstance(x, int) else x) for k, x in
+                ((k, evidence.get("n") if k == "n" else x) for k, x in scalars)]
+        blocks.append(table(["quantity", "value"], rows, caption=f"{name}: numbers",
+                            numeric=(1,),
+                            note=f"Rests on {count(n)} cases: a small sample."
+                            if is_small(n) else ""))
+    for key, items in records:
+        columns = [c for c in dict.fromkeys(k for x in items for k in x)
+                   if all(not isinstance(x.get(c), dict) for x in items)]
+        rows = [[_shown(x.get(c)) for c in columns] for x in items]
+        numeric = [j for j, c in enumerate(columns)
+                   if any(isinstance(x.get(c), int | float) and not isinstance(x.get(c), bool)
+                          for x in items)]
+        blocks.append(table([c.replace("_", " ") or "entry" for c in columns], rows,
+                            caption=f"{name}: {key.replace('_', ' ')}", numeric=numeric))
+        labels = [str(x.get("") or x.get("series") or x.get("name") or i)
+                  for i, x in enumerate(items)]
+        value_column = next((columns[j] for j in numeric if columns[j] not in ("n", "")),
+                            None)
+        values = [x.get(value_column) for x in items] if value_column else []
+        if value_column and len(values) >= 2 and all(isinstance(x, int | float)
+                                                     for x in values):
+            blocks.append(figure(
+                figs.evidence_bars(labels, values, xlabel=value_column.replace("_", " ")),
+                f"Bar chart of {value_column.replace('_', ' ')} per "
+                f"{key.replace('_', ' ')} for {name}"))
+    blocks.append({"kind": "download", "name": f"{name}.json",
+                   "text": f"Evidence of {name} as JSON",
+                   "href": download(json.dumps(evidence, indent=1, sort_keys=True, default=str),
+                                    f"{name}.json", "", mime="application/json")["href"]})
+    return blocks
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "\u2013"}[value]
+    if isinstance(value, int):
+        return count(value)
+    if isinstance(value, float):
+        return num(value)
+    if isinstance(value, list):
+        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
+            return ", ".join(num(x) for x in value[:8]) + (" \u2026" if len(value) > 8 else "")
+        return ", ".join(str(x) for x in value[:8]) + (" \u2026" if len(value) > 8 else "")
+    return str(value)
 
 
 def dynamics_section(d: dict) -> dict:

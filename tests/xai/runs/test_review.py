@@ -29,9 +29,12 @@ def report(tiny_audit, tmp_path):
 
 def test_one_row_per_formulation_property_ingredient(tiny_audit):
     rows = review_rows(tiny_audit.results)
-    expected = sum(len(p["ingredients"]) for c in tiny_audit.results["review"]["cases"]
-                   for p in c["properties"])
+    expected = sum(r["ig"] is not None or r["shapley"] is not None
+                   for c in tiny_audit.results["review"]["cases"]
+                   for p in c["properties"] for r in p["ingredients"])
     assert len(rows) == expected
+    every = review_rows(tiny_audit.results, unattributed=True)
+    assert len(every) > len(rows)  # the balance ingredient has no attribution: left out
     assert not rows.duplicated(["formulation_id", "property", "ingredient"]).any()
 
 
@@ -130,3 +133,59 @@ def test_import_needs_a_report_folder(tmp_path):
     (tmp_path / REVIEW_FILE).write_text("{broken")
     with pytest.raises(ReviewError, match="invalid JSON"):
         load_review(tmp_path)
+
+
+def _balance_line(tiny_audit, sheet_file):
+    """Add the balance ingredient's row, judged, to an exported sheet; returns its line."""
+    case = tiny_audit.results["review"]["cases"][0]
+    balance = case["balance_ingredient"]
+    assert balance and balance not in set(pd.read_csv(sheet_file, dtype=str)["ingredient"])
+    sheet = pd.read_csv(sheet_file, dtype=str, keep_default_na=False)
+    row = sheet.iloc[0].copy()
+    row["ingredient"], row["expert_verdict"] = balance, "agree"
+    sheet = pd.concat([sheet, row.to_frame().T], ignore_index=True)
+    sheet.to_csv(sheet_file, index=False)
+    return len(sheet) + 1, balance  # header is line 1
+
+
+def test_sheet_leaves_out_the_balance_ingredient_and_import_refuses_it(report, tiny_audit,
+                                                                       tmp_path):
+    sheet_file = tmp_path / "sheet.csv"
+    write_sheet(tiny_audit.results, sheet_file)
+    line, balance = _balance_line(tiny_audit, sheet_file)
+    with pytest.raises(ReviewError) as err:
+        import_review(sheet_file, report)
+    message = str(err.value)
+    assert f"line {line}: ingredient {balance!r} has no attribution" in message
+    assert "balance ingredient" in message
+
+
+def test_import_shows_verdicts_on_the_review_pages(tiny_audit, tmp_path):
+    from reports.writer import write_report
+    from xai.commands.cli import main
+
+    folder = tmp_path / "report"
+    write_report(tiny_audit, folder)
+    before = {p.name: p.read_text() for p in (folder / "review").glob("*.html")}
+    assert "To collect expert verdicts" in (folder / "index.html").read_text()
+    sheet_file = tmp_path / "sheet.csv"
+    assert main(["review", "export", "--report", str(folder), "--out", str(sheet_file),
+                 "--quiet"]) == 0
+    sheet = pd.read_csv(sheet_file, dtype=str, keep_default_na=False)
+    fid = sheet.loc[0, "formulation_id"]
+    sheet.loc[0, "expert_verdict"] = "disagree"
+    sheet.loc[0, "comment"] = "too strong for <this> amount"
+    sheet.loc[1, "expert_verdict"] = "agree"
+    sheet.to_csv(sheet_file, index=False)
+    assert main(["review", "import", str(sheet_file), "--report", str(folder), "--quiet"]) == 0
+
+    page = next(p for p in (folder / "review").glob("*.html") if fid in p.name)
+    html = page.read_text()
+    assert html != before[page.name]
+    assert "expert verdict" in html and "disagree" in html
+    assert "too strong for &lt;this&gt; amount" in html
+    index = (folder / "index.html").read_text()
+    assert "To collect expert verdicts" not in index
+    assert "Expert verdicts imported" in index
+    results = json.loads((folder / "results.json").read_text())
+    assert len(results["expert_review"]["verdicts"]) == 2
