@@ -58,6 +58,11 @@ class Browser:
         self.events: list[dict] = []
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
+        # record CSP violations from the first moment of every page (DevTools' own script,
+        # outside the page's policy)
+        self.call("Page.addScriptToEvaluateOnNewDocument", source=(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+            "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"))
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=1, mobile=False)
 
@@ -101,6 +106,9 @@ class Browser:
                                 "scale": 1})
         file.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", **params)["data"]))
         return file
+
+    def csp_violations(self) -> list[str]:
+        return self.evaluate("window.__csp || []")
 
     def console_errors(self) -> list[str]:
         errors = []
@@ -155,9 +163,11 @@ def check_page(browser: Browser, file: Path) -> None:
     outside = [u for u in browser.requests() if u != page_url and not u.startswith("data:")]
     assert outside == []
     images = browser.evaluate(IMAGES)
-    assert images, f"{file.name} shows no figures"
+    svgs = browser.evaluate("document.querySelectorAll('svg.figure-svg').length")
+    assert images or svgs, f"{file.name} shows no figures"
     broken = [i for i in images if not (i["complete"] and i["width"] > 0 and i["height"] > 0)]
     assert broken == []
+    assert browser.csp_violations() == []
 
 
 def test_demo_report_in_chromium(small_demo, browser, tmp_path):
@@ -184,7 +194,9 @@ def test_demo_report_in_chromium(small_demo, browser, tmp_path):
 def test_hostile_names_render_as_text(hostile_report, browser, tmp_path):
     for file in [hostile_report / "index.html", *sorted((hostile_report / "review").glob("*"))]:
         check_page(browser, file)
-        assert browser.evaluate("document.querySelectorAll('script').length") == 0
+        assert browser.evaluate("document.querySelectorAll('script').length") == 1
+        assert browser.evaluate("document.scripts[0].textContent.trim()"
+                                ".startsWith('// Sortable, filterable tables')")
         assert browser.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
         assert browser.evaluate("Array.from(document.querySelectorAll('*'))"
                                 ".filter(e => e.hasAttribute('onerror')).length") == 0
@@ -195,3 +207,111 @@ def test_hostile_names_render_as_text(hostile_report, browser, tmp_path):
     browser.screenshot(tmp_path / "hostile.png")
     pages = [p.read_text() for p in (hostile_report / "review").glob("*.html")]
     assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in p for p in pages)
+
+
+FIGURES = """Array.from(document.querySelectorAll('svg.figure-svg')).map((svg, k) => {
+  const box = e => { const r = e.getBoundingClientRect();
+                     return {x: r.left, y: r.top, w: r.width, h: r.height}; };
+  const marks = Array.from(svg.querySelectorAll('[id^="data-mark"]')).map(box)
+      .filter(b => b.w > 0 || b.h > 0);
+  const legends = Array.from(svg.querySelectorAll('[id^="legend-box"]')).map(box);
+  const overlaps = [];
+  for (const l of legends) for (const m of marks) {
+    const w = Math.min(l.x + l.w, m.x + m.w) - Math.max(l.x, m.x);
+    const h = Math.min(l.y + l.h, m.y + m.h) - Math.max(l.y, m.y);
+    if (w > 1 && h > 1) overlaps.push([l, m]);
+  }
+  const small = Array.from(svg.querySelectorAll('text')).map(t => {
+    const m = t.getScreenCTM();
+    const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    return {text: t.textContent.slice(0, 30), size: size};
+  }).filter(t => t.text.trim() && t.size < 8);
+  return {k: k, label: svg.parentElement.getAttribute('aria-label'), marks: marks.length,
+          overlaps: overlaps.length, small: small.slice(0, 5)};
+})"""
+
+SMALL_HTML_TEXT = """Array.from(document.querySelectorAll('body *:not(svg *)')).filter(e =>
+  Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim()) &&
+  e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 8
+).map(e => e.tagName + ': ' + e.textContent.slice(0, 40))"""
+
+
+def check_figures(browser: Browser, file: Path) -> int:
+    """Every inline figure has a data mark, no legend over a data mark and no text under 8 px
+    (sizes as drawn on the page); every raster figure decoded. Returns the figures seen."""
+    figures = browser.evaluate(FIGURES)
+    empty = [f["label"] for f in figures if f["marks"] < 1]
+    assert empty == [], f"{file.name}: figures without a data mark: {empty}"
+    covered = [f["label"] for f in figures if f["overlaps"]]
+    assert covered == [], f"{file.name}: legends over data marks in {covered}"
+    small = [(f["label"], f["small"]) for f in figures if f["small"]]
+    assert small == [], f"{file.name}: text under 8 px: {small}"
+    assert browser.evaluate(SMALL_HTML_TEXT) == []
+    return len(figures) + len(browser.evaluate(IMAGES))
+
+
+def screenshot_sections(browser: Browser, folder: Path, prefix: str) -> list[Path]:
+    """One screenshot per section (and the verdict box), clipped to it."""
+    boxes = browser.evaluate("""Array.from(document.querySelectorAll('section[id], aside[id]'))
+        .map(s => { const r = s.getBoundingClientRect();
+                    return {id: s.id, x: r.left + scrollX, y: r.top + scrollY,
+                            w: r.width, h: r.height}; })""")
+    shots = []
+    for b in boxes:
+        file = folder / f"{prefix}-{b['id']}.png"
+        data = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                            clip={"x": b["x"], "y": b["y"], "width": b["w"],
+                                  "height": min(b["h"], 16000), "scale": 1})["data"]
+        file.write_bytes(base64.b64decode(data))
+        assert file.stat().st_size > 2_000
+        shots.append(file)
+    return shots
+
+
+def test_every_section_and_review_page_is_legible(small_demo, browser, tmp_path):
+    index = small_demo / "report" / "index.html"
+    check_page(browser, index)
+    assert browser.evaluate("document.querySelectorAll('button.sort').length") > 10  # ran
+    assert browser.evaluate("document.querySelector('#verdict').getBoundingClientRect().top"
+                            " < document.querySelector('#contents')"
+                            ".getBoundingClientRect().top")
+    hovers = browser.evaluate("document.querySelectorAll('svg.figure-svg title').length")
+    assert hovers > 20
+    assert check_figures(browser, index) > 10
+    shots = screenshot_sections(browser, tmp_path, "report")
+    assert {f"report-{s}.png" for s in (*SECTIONS, "verdict")} <= {s.name for s in shots}
+    pages = sorted((small_demo / "report" / "review").glob("*.html"))
+    assert pages
+    for page in pages:
+        check_page(browser, page)
+        assert check_figures(browser, page) >= 1
+        screenshot_sections(browser, tmp_path, page.stem)
+
+
+def test_the_page_reads_without_scripts(small_demo, browser):
+    browser.call("Emulation.setScriptExecutionDisabled", value=True)
+    browser.open(small_demo / "report" / "index.html")
+    assert browser.evaluate("document.querySelectorAll('button.sort').length") == 0
+    rows = browser.evaluate("document.querySelectorAll('table tbody tr').length")
+    assert rows > 50
+    assert browser.evaluate("document.querySelectorAll('svg.figure-svg').length") > 10
+    assert "fit for use" in browser.evaluate("document.querySelector('#verdict').innerText") \
+        or "not fit" in browser.evaluate("document.querySelector('#verdict').innerText")
+
+
+def test_the_checks_see_a_legend_over_data_and_tiny_text(browser, tmp_path):
+    """The figure checks themselves: a legend drawn over the points and 4 pt tick labels are
+    caught (so a passing report is legible, not unchecked)."""
+    from reports.figures.base import new_figure, to_svg_markup
+
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.scatter([0, 1, 2, 1], [0, 1, 2, 1.2], s=400, label="points")
+    ax.legend(loc="center")
+    ax.tick_params(labelsize=4)
+    page = tmp_path / "bad.html"
+    page.write_text(f"<!DOCTYPE html><html><body><div aria-label='bad'>{to_svg_markup(fig)}"
+                    "</div></body></html>")
+    browser.open(page)
+    [figure] = browser.evaluate(FIGURES)
+    assert figure["marks"] >= 1 and figure["overlaps"] >= 1 and figure["small"]
