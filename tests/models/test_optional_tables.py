@@ -1,7 +1,12 @@
 import numpy as np
 import pandas as pd
 
-from models.optional_tables import ingredients_table, properties_table, substitutions_table
+from models.optional_tables import (
+    amount_unit,
+    ingredients_table,
+    properties_table,
+    substitutions_table,
+)
 from models.validation import Table
 
 
@@ -46,3 +51,29 @@ def test_absent_tables_give_none():
     assert ingredients_table(None, None, [], []) is None
     assert properties_table(None, None, [], []) is None
     assert substitutions_table(None, None, [], []) is None
+
+
+def test_units_are_optional_and_amounts_take_one():
+    table = csv_table("properties.csv", {"property": ["visc", "ph"], "unit": ["mPa\u00b7s", ""]})
+    frame = properties_table(table, None, [], [])
+    assert frame["unit"].tolist() == ["mPa\u00b7s", ""]
+    no_unit = csv_table("properties.csv", {"property": ["visc"]})
+    assert properties_table(no_unit, None, [], [])["unit"].tolist() == [""]
+    formulations = {"formulation_id": ["F1", "F1", "F2"], "ingredient": ["W", "G", "W"],
+                    "amount": ["90", "10", "100"]}
+    assert amount_unit(csv_table("formulations.csv", formulations), []) == ""
+    problems = []
+    given = csv_table("formulations.csv", {**formulations, "unit": ["wt%", "", "wt%"]})
+    assert amount_unit(given, problems) == "wt%" and problems == []
+    mixed = csv_table("formulations.csv", {**formulations, "unit": ["wt%", "wt%", "g"]})
+    assert amount_unit(mixed, problems) == "wt%"
+    assert [(p.line, "differs from 'wt%' on line 2" in p.message) for p in problems] == [
+        (4, True)]
+
+
+def test_synthetic_data_carry_units_and_names(tiny_dataset):
+    assert tiny_dataset.amount_unit == "wt%"
+    units = tiny_dataset.property_units()
+    assert units["viscosity_4pin_10rpm"] == "mPa\u00b7s" and units["ph"] == "pH"
+    names = tiny_dataset.ingredients.set_index("ingredient")["name"]
+    assert (names != "").all() and (names.index != names).all()

@@ -64,16 +64,16 @@ def test_files_are_plain_csv_with_the_contract_columns(on_disk: Path) -> None:
     assert sorted(p.name for p in on_disk.iterdir()) == sorted([*FILES, MARKER])
     assert sorted(p.name for p in on_disk.parent.iterdir()) == ["dataset"]  # no temporary left
     columns = {
-        "formulations.csv": ["formulation_id", "ingredient", "amount"],
+        "formulations.csv": ["formulation_id", "ingredient", "amount", "unit"],
         "measurements.csv": ["formulation_id", "property", "value"],
         "ingredients.csv": ["ingredient", "group", "name"],
-        "properties.csv": ["property", "group", "transform", "order"],
+        "properties.csv": ["property", "group", "transform", "order", "unit"],
         "substitutions.csv": ["ingredient", "substitute"],
     }
     for name, expected in columns.items():
         assert list(pd.read_csv(on_disk / name).columns) == expected, name
     first = (on_disk / "formulations.csv").read_text().splitlines()[1]
-    assert re.fullmatch(r"F\d{4},RM\d{4},\d+\.\d{4}", first)
+    assert re.fullmatch(r"F\d{4},RM\d{4},\d+\.\d{4},wt%", first)
     text = (on_disk / "truth.json").read_text()
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
 
