@@ -72,7 +72,8 @@ def num_cell(text: str, **kw) -> dict:
 
 def group_cell(group: str, palette: Palette) -> dict:
     """An ingredient group with its palette colour swatch."""
-    return cell(group or "\u2013", colour=palette.group_colour(group or "ungrouped"))
+    return cell(group or "\u2013", colour=palette.group_colour(group or "ungrouped"),
+                cls="nowrap")
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence], *, caption: str = "",
