@@ -56,6 +56,9 @@ def parity_grid(parity: Mapping[str, Mapping[str, Sequence[float]]],
         y = np.asarray(parity[prop]["measured"], dtype=float)
         p = np.asarray(parity[prop]["predicted"], dtype=float)
         log = transforms.get(prop) == "log" and np.all(y > 0) and np.all(p > 0)
+        both_positive = np.concatenate([y, p]) if log else np.zeros(0)
+        # under a decade a log axis has only minor ticks, whose labels collide: stay linear
+        log = log and float(both_positive.max()) >= 10 * float(both_positive.min())
         points = ax.scatter(p, y, s=6, alpha=0.5, color="#0072b2", linewidths=0,
                             rasterized=len(y) > 400)
         ids = parity[prop].get("formulation_ids") or [""] * len(y)

@@ -38,7 +38,7 @@ def build_view(results: dict) -> dict:
                          data.get("property_units") or {}),
         attention_section(results.get("attention", {}), palette),
         attributions_section(results.get("attributions", {}), palette,
-                             data.get("amount_unit") or ""),
+                             data.get("amount_unit") or "", data.get("property_units") or {}),
         representations_section(results.get("representations", {}), palette,
                                 data.get("property_groups", {})),
         substitution_section(results.get("substitution", {}), data.get("property_units") or {}),

@@ -62,3 +62,22 @@ def add_original_units(cases: Iterable[dict], table: Mapping[str, dict | None]) 
             props.append({**prop, "conversion": c, "ingredients": rows})
         out.append({**entry, "properties": props})
     return out
+
+
+def importance_in_original_units(per_property: Mapping[str, Mapping],
+                                 table: Mapping[str, dict | None], *, top: int = 5) -> dict:
+    """Each property's ``top`` ingredients (a global importance entry: ``ingredients``,
+    ``mean_signed``, ``counts``) with their mean signed attribution in original units:
+    ``{property: {"kind", "ingredients", "mean_signed", "original", "counts"}}``; properties
+    without a conversion are left out."""
+    out = {}
+    for prop, entry in per_property.items():
+        c = table.get(prop)
+        if c is None:
+            continue
+        names = list(entry["ingredients"][:top])
+        signed = list(entry["mean_signed"][:top])
+        out[prop] = {"kind": c["kind"], "ingredients": names, "mean_signed": signed,
+                     "original": [to_original(v, c) for v in signed],
+                     "counts": list(entry.get("counts", [])[:top])}
+    return out

@@ -117,7 +117,8 @@ def _judge(prop: str, test: Mapping, baselines: Mapping, transform: str | None,
         else:
             found.append((CARE, f"{name} has a slightly lower test RMSE than the Mixer"))
     if n < MIN_TEST:
-        found.append((CARE, f"small sample: only {n} test measurements (rule: {MIN_TEST})"))
+        found.append((CARE, f"small sample: only {n} test measurement{'s' * (n != 1)} "
+                            f"(rule: {MIN_TEST})"))
     coverage, nominal = test.get("coverage"), test.get("nominal_coverage")
     if coverage is not None and nominal is not None and coverage < nominal - COVERAGE_SLACK:
         found.append((CARE, f"prediction intervals cover {coverage:.0%} of test values "

@@ -34,7 +34,11 @@ from models.pipeline import dataset_hash, evaluate
 from models.summary import summarize
 from models.trained import TrainedModel
 from xai.attribution.results import Attribution
-from xai.attribution.units import add_original_units, conversions
+from xai.attribution.units import (
+    add_original_units,
+    conversions,
+    importance_in_original_units,
+)
 from xai.checks.fitness import fitness_verdicts
 from xai.runs import audit_attributions as explain
 
@@ -178,6 +182,10 @@ def run_audit(
         }
 
     results["attributions"] = run.section("attributions", attributions)
+    if results["attributions"].get("global"):
+        results["attributions"]["importance_original_units"] = importance_in_original_units(
+            results["attributions"]["global"]["shapley"]["properties"],
+            conversions(model.encoder.scalers))
     explained = state.get("explained")
     missing = {"available": False, "reason": "the attributions could not be computed"}
     results["attention"] = missing if explained is None else run.section(
