@@ -326,8 +326,9 @@ def _truth_blocks(truth: dict) -> list[dict]:
     rows = []
     for m, scores in truth.get("attribution", {}).items():
         o = scores.get("overall", {})
-        rows.append((METHODS.get(m, m), count(o.get("n_cases")), fixed(o.get("spearman_mean")),
-                     pct(o.get("sign_agreement")), pct(o.get("top1_match"))))
+        n = o.get("n_cases")
+        rows.append((METHODS.get(m, m), n_cell(n), fixed(o.get("spearman_mean")),
+                     rate_cell(o.get("sign_agreement"), n), rate_cell(o.get("top1_match"), n)))
     if rows:
         blocks.append(table(["method", "cases", "Spearman with oracle", "same sign",
                              "same top ingredient"], rows,

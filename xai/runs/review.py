@@ -1,12 +1,13 @@
 """Expert review of attributions: the review sheet, its validation, and agreement rates.
 
 A report's review formulations (``results["review"]``) become a sheet with one row per
-formulation x property x ingredient, showing both attributions and empty ``expert_verdict``
-(``agree``, ``disagree`` or ``unsure``) and ``comment`` columns. A filled sheet is checked
-against the report it came from (every problem named with its line), and the verdicts are
-stored in the report folder as ``expert_review.json`` with agreement rates: overall, per method,
-per ingredient group and per property. The next ``xai report`` into that folder carries the file
-over and shows the rates.
+formulation x property x ingredient with an attribution (the balance ingredient has none),
+showing the ingredient's readable name, the units, both attributions and empty
+``expert_verdict`` (``agree``, ``disagree`` or ``unsure``) and ``comment`` columns. A filled
+sheet is checked against the report it came from (every problem named with its line), and the
+verdicts are stored in the report folder as ``expert_review.json`` with agreement rates:
+overall, per method, per ingredient group and per property. The next ``xai report`` into that
+folder carries the file over and shows the rates.
 
 Per method, a verdict counts for a method when that method ranks the ingredient among the top
 ``k`` of its case by |attribution|: those are the ingredients a reader of that method's
@@ -27,8 +28,9 @@ from models.validation import Problem, read_csv_table
 
 VERDICTS = ("agree", "disagree", "unsure")
 KEY = ("formulation_id", "property", "ingredient")
-SHEET_COLUMNS = (*KEY, "group", "amount", "measured", "predicted", "ig", "shapley", "ig_rank",
-                 "shapley_rank", "methods_disagree", "expert_verdict", "comment")
+SHEET_COLUMNS = (*KEY, "name", "group", "amount", "amount_unit", "measured", "predicted",
+                 "unit", "ig", "shapley", "ig_rank", "shapley_rank", "methods_disagree",
+                 "expert_verdict", "comment")
 REVIEW_FILE = "expert_review.json"
 METHODS = ("ig", "shapley")
 MAX_SHOWN = 20
@@ -47,6 +49,10 @@ def review_rows(results: dict, *, unattributed: bool = False) -> pd.DataFrame:
     review = results.get("review") or {}
     if review.get("available") is False or not review.get("cases"):
         raise ReviewError("the report has no review cases (its attributions did not run)")
+    data = results.get("data") or {}
+    names = data.get("ingredient_names") or {}
+    units = data.get("property_units") or {}
+    amount_unit = data.get("amount_unit") or "as given"
     rows = []
     for entry in review["cases"]:
         for prop in entry["properties"]:
@@ -55,8 +61,10 @@ def review_rows(results: dict, *, unattributed: bool = False) -> pd.DataFrame:
                     continue
                 rows.append({
                     "formulation_id": entry["formulation_id"], "property": prop["property"],
-                    "ingredient": r["ingredient"], "group": r["group"], "amount": r["amount"],
+                    "ingredient": r["ingredient"], "name": names.get(r["ingredient"], ""),
+                    "group": r["group"], "amount": r["amount"], "amount_unit": amount_unit,
                     "measured": prop["measured"], "predicted": prop["predicted"],
+                    "unit": units.get(prop["property"], ""),
                     "ig": r["ig"], "shapley": r["shapley"], "ig_rank": r["ig_rank"],
                     "shapley_rank": r["shapley_rank"],
                     "methods_disagree": "; ".join(r["flags"]),

@@ -44,3 +44,14 @@ def test_review_cases_gain_original_values(tiny_audit):
                         to_original(r["shapley"], prop["conversion"]))
     again = add_original_units(cases, conversions)
     assert again[0]["properties"][0]["ingredients"] == cases[0]["properties"][0]["ingredients"]
+
+
+def test_global_importance_in_original_units(tiny_audit):
+    a = tiny_audit.results["attributions"]
+    shown = a["importance_original_units"]
+    assert set(shown) == set(a["global"]["shapley"]["properties"])
+    for prop, e in shown.items():
+        conversion = a["unit_conversion"][prop]
+        assert e["kind"] == conversion["kind"]
+        assert e["original"] == pytest.approx([to_original(v, conversion)
+                                               for v in e["mean_signed"]])
