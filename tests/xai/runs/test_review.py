@@ -173,7 +173,7 @@ def test_import_shows_verdicts_on_the_review_pages(tiny_audit, tmp_path):
                  "--quiet"]) == 0
     sheet = pd.read_csv(sheet_file, dtype=str, keep_default_na=False)
     assert (sheet["name"] != "").all() and (sheet["amount_unit"] == "wt%").all()
-    assert "mPa\u00b7s" in set(sheet["unit"])
+    assert (sheet["unit"] != "").all()  # every synthetic property has a unit
     fid = sheet.loc[0, "formulation_id"]
     sheet.loc[0, "expert_verdict"] = "disagree"
     sheet.loc[0, "comment"] = "too strong for <this> amount"
