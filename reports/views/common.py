@@ -17,7 +17,15 @@ from matplotlib.figure import Figure
 from reports.figures.base import to_png_uri, to_svg_markup
 from reports.format import count, pct
 from reports.palette import Palette
-from xai.checks.fitness import SMALL_SAMPLE, is_small
+
+# The small-sample threshold of xai.checks.fitness (the rule), repeated here so that reports
+# import without xai or torch; tests/reports/test_render.py checks that the two agree.
+SMALL_SAMPLE = 20
+
+
+def is_small(n) -> bool:
+    """Whether a rate resting on ``n`` cases is marked as a small sample."""
+    return n is not None and n < SMALL_SAMPLE
 
 SMALL_TITLE = (f"small sample: fewer than {SMALL_SAMPLE} cases; a rate or verdict on so few "
                "cases can change with a handful of them")

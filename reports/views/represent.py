@@ -17,6 +17,7 @@ from reports.views.common import (
     figure,
     heading,
     is_available,
+    is_small,
     legend,
     n_cell,
     section,
@@ -25,7 +26,6 @@ from reports.views.common import (
     unavailable,
     verdict_cell,
 )
-from xai.checks.fitness import is_small
 
 LABEL_LIMIT = 40  # rows above which a distance matrix is shown per group, with a download
 KINDS = ("expert", "nearest", "same_group", "random")

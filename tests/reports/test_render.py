@@ -214,3 +214,10 @@ def test_hypothesis_evidence_as_tables_with_a_json_download(tiny_audit):
     assert len(downloads) == len(tiny_audit.results["hypotheses"]["verdicts"])
     assert all(b["href"].startswith("data:application/json") for b in downloads)
     assert sum(k == "table" for k in kinds) > len(downloads)
+
+
+def test_the_small_sample_threshold_is_the_rules():
+    from reports.views import common
+    from xai.checks import fitness
+
+    assert common.SMALL_SAMPLE == fitness.SMALL_SAMPLE
