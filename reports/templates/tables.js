@@ -27,6 +27,7 @@
     var head = table.tHead;
     if (!head || !table.tBodies.length) { return; }
     Array.prototype.forEach.call(head.rows[0].cells, function (th, column) {
+      if (!th.textContent.trim()) { return; }
       var button = document.createElement("button");
       button.type = "button";
       button.className = "sort";
