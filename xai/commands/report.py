@@ -14,7 +14,6 @@ new report replaces the old one. Only the test that interrupts a report half-way
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -116,9 +115,8 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
         results["expert_review"] = fold_review(previous, results)
     say("writing the report")
     with atomic_folder(out) as tmp:
-        # compact and strict (no NaN): machine-read, and the largest file of the folder
-        (tmp / "results.json").write_text(
-            json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
+        # compact: machine-read, and the largest file of the folder
+        write_json(tmp / "results.json", results, compact=True)
         if audit.attributions is not None:
             audit.attributions.to_csv(tmp / "attributions.csv", index=False)
         if previous is not None:

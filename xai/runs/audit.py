@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import sys
 import time
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from models.data import Dataset
+from models.io import strict_json
 from models.pipeline import dataset_hash, evaluate
 from models.summary import summarize
 from models.trained import TrainedModel
@@ -214,20 +214,9 @@ def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]
 
 
 def jsonable(value):
-    """``value`` with numpy types as Python ones and NaN / infinity as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    """``value`` with numpy types as Python ones and NaN / infinity as None (the project's
+    strict-JSON policy, :func:`models.io.strict_json`)."""
+    return strict_json(value)
 
 
 def read_experiments(folder: str | Path | None) -> dict:
