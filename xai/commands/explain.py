@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from models.checkpoint import load_model
 from models.data import load_dataset
+from models.fingerprint import Scope, analysis_scope
 from models.io import atomic_folder, write_json
 from models.pipeline import measured_formulations
 from models.trained import TrainedModel
@@ -38,11 +40,14 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--balance", metavar="INGREDIENT",
                    help="balance ingredient, e.g. water (default: from truth.json if any)")
     p.add_argument("--formulations", nargs="+", metavar="ID",
-                   help="formulations to explain (default: the split's)")
+                   help="formulations to explain (default: see --split)")
     p.add_argument("--property", nargs="+", dest="properties", metavar="P",
-                   help="properties to explain (default: those measured on each formulation)")
-    p.add_argument("--split", choices=("test", "all"), default="test",
-                   help="the model's recorded test split (default) or every measured formulation")
+                   help="properties to explain (default: those measured on each formulation; "
+                        "every property of the model where the folder has no measurements)")
+    p.add_argument("--split", choices=("auto", "test", "all"), default="auto",
+                   help="auto (default): the model's recorded test split when the folder is "
+                        "its training data, else every formulation; test: the recorded test "
+                        "split; all: every formulation")
     p.add_argument("--seed", type=int, default=0, help="seed for samples and random orders")
     p.add_argument("--exact-max", type=int, default=ExplainConfig.shapley_exact_max,
                    metavar="N", help="enumerate Shapley values exactly up to N players "
@@ -59,8 +64,13 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    dataset = load_dataset(args.data)
-    cases = select_cases(model, dataset, args)
+    dataset = load_dataset(args.data, require_measurements=False)
+    scope = None
+    if not args.formulations and args.split == "auto":
+        scope = analysis_scope(model, dataset, measured_only=not args.properties)
+        if not args.quiet:
+            print(scope.note, file=sys.stderr)
+    cases = select_cases(model, dataset, args, scope=scope)
     if args.exact_max < 0 or args.permutations < 2:
         raise UsageError("--exact-max must be >= 0 and --permutations >= 2")
     if args.target_se is not None and not args.target_se > 0:
@@ -74,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         result.frame().to_csv(tmp / "attributions.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data),
-                                   split=None if args.formulations else args.split)
+                                   split=None if args.formulations else args.split,
+                                   scope=None if scope is None else scope.to_dict())
         write_json(tmp / "explain.json", summary)
     print(format_summary(result))
     if not args.quiet:
@@ -82,13 +93,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Cases:
-    """The (formulation, property) cases the arguments ask for, as :class:`Cases`."""
+def select_cases(model: TrainedModel, dataset, args: argparse.Namespace, *,
+                 scope: Scope | None = None) -> Cases:
+    """The (formulation, property) cases the arguments ask for, as :class:`Cases`.
+
+    ``scope`` (from :func:`models.fingerprint.analysis_scope`) gives the formulations when
+    neither ``--formulations`` nor an explicit ``--split`` names them.
+    """
+    properties = args.properties
+    if not properties and len(dataset.measurements) == 0:
+        properties = list(model.properties)  # recipes alone: explain every property
     if args.formulations:
         formulations = list(dict.fromkeys(args.formulations))
         unknown = [f for f in formulations if f not in set(dataset.formulation_ids)]
         if unknown:
             raise UsageError(f"{args.data}: unknown formulations {unknown[:10]}")
+    elif scope is not None:
+        formulations = list(scope.formulation_ids)
     elif args.split == "test":
         if model.split is None or not model.split.test:
             raise UsageError(f"the model at {args.model} records no test split; use "
@@ -97,8 +118,10 @@ def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Case
         formulations = [f for f in model.split.test if f in known]
         if not formulations:
             raise UsageError(f"none of the model's test formulations are in {args.data}")
-    else:
+    elif len(dataset.measurements) and not args.properties:
         formulations = measured_formulations(dataset)
+    else:
+        formulations = dataset.formulation_ids
     if args.properties:
         unknown = sorted(set(args.properties) - set(model.properties))
         if unknown:
@@ -109,7 +132,7 @@ def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Case
         raise UsageError(f"{args.data}: ingredients the model never saw: {unseen[:10]}")
     if args.balance is not None and args.balance not in set(dataset.ingredient_names):
         raise UsageError(f"balance ingredient {args.balance!r} is not in {args.data}")
-    cases = make_cases(model, dataset, formulations, args.properties,
+    cases = make_cases(model, dataset, formulations, properties,
                        balance_ingredient=args.balance)
     if len(cases) == 0:
         raise UsageError("nothing to explain: no measured (formulation, property) pairs among "

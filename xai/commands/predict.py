@@ -19,7 +19,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.add_argument("--property", nargs="+", dest="properties", metavar="P",
-                   help="properties to predict (default: those measured for each formulation)")
+                   help="properties to predict (default: those measured for each "
+                        "formulation; every property of the model where the folder has no "
+                        "measurements)")
     p.set_defaults(run=run)
 
 
@@ -27,13 +29,16 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()
-    if args.properties:
-        unknown = sorted(set(args.properties) - set(model.properties))
+    properties = args.properties
+    if not properties and len(dataset.measurements) == 0:
+        properties = list(model.properties)  # recipes alone: predict every property
+    if properties:
+        unknown = sorted(set(properties) - set(model.properties))
         if unknown:
             raise UsageError(f"the model at {args.model} does not predict {unknown}; "
                              f"it predicts {list(model.properties)}")
         rows = pd.DataFrame(
-            [(f, p) for f in dataset.formulation_ids for p in args.properties],
+            [(f, p) for f in dataset.formulation_ids for p in properties],
             columns=["formulation_id", "property"],
         )
     else:

@@ -107,8 +107,13 @@ class PropertySubstitution:
 
 
 def training_counts(model: TrainedModel, dataset: Dataset, exclude: Sequence[str] = ()) -> dict:
-    """Training measurements per model property: rows on ``model.split.train``, or, without a
-    recorded split, on every formulation not in ``exclude``."""
+    """Training measurements per model property: as recorded in the checkpoint's metrics when
+    they are (so a folder the model never saw does not make every property low-data), else rows
+    on ``model.split.train``, or, without a recorded split, on every formulation not in
+    ``exclude``."""
+    recorded = (getattr(model, "metrics", None) or {}).get("properties", {})
+    if recorded and all("n" in recorded.get(p, {}).get("train", {}) for p in model.properties):
+        return {p: int(recorded[p]["train"]["n"]) for p in model.properties}
     m = dataset.measurements
     rows = (m["formulation_id"].isin(set(model.split.train)) if model.split is not None
             else ~m["formulation_id"].isin(set(exclude)))

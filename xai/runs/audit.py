@@ -29,8 +29,10 @@ import numpy as np
 import pandas as pd
 
 from models.data import Dataset
+from models.fingerprint import TEST_SPLIT, Scope, analysis_scope
 from models.io import strict_json
 from models.pipeline import dataset_hash, evaluate
+from models.splits import Split
 from models.summary import summarize
 from models.trained import TrainedModel
 from xai.attribution.results import Attribution
@@ -144,12 +146,16 @@ def run_audit(
     groups = dataset.ingredient_groups()
     results: dict = {"schema_version": SCHEMA_VERSION, "units": UNITS,
                      "options": options.to_dict()}
+    scope = analysis_scope(model, dataset)
+    results["scope"] = scope.to_dict()
+    run.say(f"  {scope.note}")
     results["data"] = run.section("data", lambda: _data(dataset))
-    results["accuracy"] = run.section("accuracy", lambda: _accuracy(model, dataset, options))
+    results["accuracy"] = run.section("accuracy",
+                                      lambda: _accuracy(model, dataset, options, scope))
 
     selection = explain.select_cases(model, dataset, max_cases=options.max_cases,
                                      review_formulations=options.review_formulations,
-                                     seed=options.seed)
+                                     seed=options.seed, scope=scope)
     cases = selection.cases
     absence = explain.choose_absence(cases, options.absence)
     state: dict = {}
@@ -188,7 +194,8 @@ def run_audit(
                                       state["interactions"], groups),
         "absence": absence, "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
     })
-    represented = run.section("representations", lambda: _represent(model, dataset, options))
+    represented = run.section("representations",
+                              lambda: _represent(model, dataset, options, scope))
     for key in ("representations", "substitution", "hypotheses", "dynamics"):
         results[key] = represented.get(key, represented)
     results["dynamics"] = _dynamics(model, results["dynamics"])
@@ -208,7 +215,7 @@ def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]
     ingredient x method (``ig`` or ``shapley``), with the ingredient's group."""
     frame = pd.concat([ig.to_frame(), shap.to_frame()], ignore_index=True)
     frame["method"] = frame["method"].where(frame["method"] == "ig", "shapley")
-    frame.insert(3, "group", frame["ingredient"].map(groups).fillna(""))
+    frame.insert(3, "group", [groups.get(i, "") for i in frame["ingredient"]])
     frame["units"] = "standardised model units"
     return frame
 
@@ -255,8 +262,14 @@ def _data(dataset: Dataset) -> dict:
     }
 
 
-def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
+def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions,
+              scope: Scope) -> dict:
     split = model.split
+    new_data = scope.pool != TEST_SPLIT
+    if new_data:
+        # every formulation of a folder the model never saw is held out
+        split = Split(train=(), validation=(), test=scope.formulation_ids, seed=0,
+                      method="new data")
     if split is None:
         return {"available": False, "reason": "the checkpoint has no split.json"}
     metrics = evaluate(model, dataset, split)
@@ -274,21 +287,24 @@ def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> d
     out = {**metrics, "parity": parity,
            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
                      "n_validation": len(split.validation), "n_test": len(split.test)}}
-    if options.baselines:
+    if options.baselines and new_data:
+        out["baselines"] = {"available": False, "reason": "the folder is not the model's "
+                            "training data, so the baselines have nothing to train on"}
+    elif options.baselines:
         from models.baselines import baseline_metrics
 
         out["baselines"] = baseline_metrics(dataset, split, seed=options.seed)
     return out
 
 
-def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
+def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions,
+               scope: Scope) -> dict:
     from xai.runs.represent import Settings, represent
 
-    ids = None
-    if model.split is not None and len(model.split.test) > options.represent_formulations:
+    ids = list(scope.formulation_ids)
+    if len(ids) > options.represent_formulations:
         rng = np.random.default_rng(options.seed)
-        ids = sorted(rng.choice(list(model.split.test), options.represent_formulations,
-                                replace=False).tolist())
+        ids = sorted(rng.choice(ids, options.represent_formulations, replace=False).tolist())
     settings = Settings(layout=options.layout, n_permutations=options.n_permutation_tests,
                         n_bootstrap=options.n_bootstrap, n_random=options.n_random_donors)
     result = represent(model, dataset, formulation_ids=ids, settings=settings, seed=options.seed)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.data import Dataset
+from models.fingerprint import Scope
 from models.trained import TrainedModel
 from xai.attention.maps import AttentionSummary, attention_maps
 from xai.attribution.interactions import Interactions
@@ -46,11 +47,15 @@ def select_cases(
     max_cases: int,
     review_formulations: int,
     seed: int,
+    scope: Scope | None = None,
 ) -> Selection:
-    """Pick the cases to explain from the model's test split (every measured formulation when
-    the model has no split)."""
+    """Pick the cases to explain from ``scope`` (see :func:`models.fingerprint.analysis_scope`)
+    or, without one, from the model's test split (every measured formulation when the model has
+    no split)."""
     measured = set(dataset.measurements["formulation_id"])
-    if model.split is not None and model.split.test:
+    if scope is not None:
+        pool, ids = scope.pool, [f for f in scope.formulation_ids if f in measured]
+    elif model.split is not None and model.split.test:
         pool, ids = "test split", [f for f in model.split.test if f in measured]
     else:
         pool, ids = "all measured formulations", [f for f in dataset.formulation_ids
