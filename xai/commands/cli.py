@@ -17,8 +17,9 @@ from pathlib import Path
 
 from models.errors import InputError
 
-COMMANDS = ("synth", "train", "predict", "explain", "represent", "report", "review", "experiment",
-            "sweep", "demo")
+# module names in this package; import_wide registers `xai import` (a Python keyword)
+COMMANDS = ("synth", "import_wide", "train", "predict", "explain", "represent", "report", "review",
+            "experiment", "sweep", "demo")
 
 
 def write_report(results: dict, folder: str | Path) -> list[Path]:
