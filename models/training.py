@@ -34,6 +34,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     snapshot_every: int = 0  # keep embedding tables every k epochs (0: never)
+    # early stopping reads the median of the last k validation losses (1: the raw loss); a
+    # validation set of a few dozen recipes gives a loss too noisy to pick an epoch from
+    smoothing: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -176,6 +179,10 @@ def train(
             "validation_loss": validation_loss,
             "lr": optimiser.param_groups[0]["lr"],
         }
+        if config.smoothing > 1:  # median of this and the previous smoothing - 1 raw losses
+            recent = [e["validation_loss"] for e in history.epochs[-(config.smoothing - 1):]]
+            validation_loss = float(np.median([*recent, validation_loss]))
+            record["smoothed_validation_loss"] = validation_loss
         history.epochs.append(record)
         if config.snapshot_every and epoch % config.snapshot_every == 0:
             history.snapshots.append(_snapshot(mixer, epoch))
