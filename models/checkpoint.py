@@ -9,6 +9,8 @@
     split.json             the formulation ids of each split part
     provenance.json        data hash, package versions
     snapshots.safetensors  embedding tables every k epochs (only when snapshots were kept)
+    members/, ensemble.json  cross-fitted ensemble members and their out-of-fold predictions
+                           (only for an ensemble; see models.ensemble)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from models.encoding import Encoder
+from models.ensemble import load_ensemble, save_ensemble
 from models.errors import InputError
 from models.io import atomic_folder, write_json
 from models.mixer import MixerConfig, build_mixer
@@ -60,6 +63,7 @@ def save_model(model: TrainedModel, path: str | Path) -> Path:
         write_json(tmp / "provenance.json", model.provenance)
         if model.split is not None:
             write_json(tmp / "split.json", model.split.to_dict())
+        save_ensemble(model.ensemble, tmp)
         if model.history.snapshots:
             save_file(_pack_snapshots(model.history.snapshots), tmp / "snapshots.safetensors")
     return path
@@ -116,6 +120,7 @@ def load_model(path: str | Path) -> TrainedModel:
         metrics=_read_json(path, "metrics.json"),
         history=history,
         provenance=_read_json(path, "provenance.json"),
+        ensemble=load_ensemble(path, mixer_config, _read_json),
     )
 
 

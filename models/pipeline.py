@@ -112,11 +112,11 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: Split) -> dict:
                 entry["oracle_r2"] = _oracle_r2(dataset, rows[here], prop)
             result["properties"].setdefault(prop, {})[part] = entry
     counts = dataset.measurements["property"].value_counts().to_dict()
-    result["summary"] = _summary(result["properties"], counts)
+    result["summary"] = metrics_summary(result["properties"], counts)
     return result
 
 
-def _summary(per_property: dict, counts: dict[str, int]) -> dict:
+def metrics_summary(per_property: dict, counts: dict[str, int]) -> dict:
     """The headline numbers: median test R^2 over well-measured properties (>= 200
     measurements), and which properties with >= 100 measurements beat the mean predictor."""
     tests = {p: m["test"] for p, m in per_property.items()}

@@ -47,8 +47,12 @@ def run(args: argparse.Namespace) -> int:
     unknown_ingredients = model.encoder.unknown_ingredients(dataset.ingredient_names)
     if unknown_ingredients:
         raise UsageError(f"{args.data}: ingredients the model never saw: {unknown_ingredients}")
-    rows["prediction"] = model.predict([recipes[f] for f in rows["formulation_id"]],
-                                       rows["property"].tolist())
+    from models.ensemble import predict_with_spread
+
+    chosen = [recipes[f] for f in rows["formulation_id"]]
+    rows["prediction"], spread = predict_with_spread(model, chosen, rows["property"].tolist())
+    if model.ensemble is not None:
+        rows["spread"] = spread  # standard deviation of the members' predictions
     with atomic_file(args.out) as tmp:
         rows.to_csv(tmp, index=False)
     if not args.quiet:

@@ -265,6 +265,8 @@ def _data(dataset: Dataset) -> dict:
 def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions,
               scope: Scope) -> dict:
     split = model.split
+    if scope.training_data and split is not None and not split.test:
+        return _recorded_accuracy(model)
     new_data = scope.pool != TEST_SPLIT
     if new_data:
         # every formulation of a folder the model never saw is held out
@@ -295,6 +297,26 @@ def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions,
 
         out["baselines"] = baseline_metrics(dataset, split, seed=options.seed)
     return out
+
+
+def _recorded_accuracy(model: TrainedModel) -> dict:
+    """Accuracy of a model trained on every recipe (refit, ensemble): the metrics recorded at
+    training time (out-of-fold for an ensemble, else measured before the refit), with the
+    out-of-fold predictions as parity points where there are some."""
+    parity = {}
+    ensemble = getattr(model, "ensemble", None)
+    for prop in model.properties:
+        rows = ensemble.oof[ensemble.oof["property"] == prop] if ensemble is not None else None
+        parity[prop] = {"measured": [] if rows is None else rows["value"].tolist(),
+                        "predicted": [] if rows is None else rows["prediction"].tolist(),
+                        "formulation_ids": [] if rows is None else
+                        rows["formulation_id"].tolist()}
+    split = model.split
+    return {**model.metrics, "parity": parity,
+            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
+                      "n_validation": 0, "n_test": 0},
+            "baselines": {"available": False, "reason": "the model was trained on every recipe; "
+                          "see xai experiment cv for baselines on identical folds"}}
 
 
 def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions,

@@ -37,8 +37,9 @@ def folders(tmp_path_factory):
     data, model = root / "data", root / "model"
     write_dataset(generate(seed=5, n_formulations=160), data)
     (root / "tiny.toml").write_text(CONFIG)
+    # a single model with a held-out test split (the small-data default would refit on all)
     assert main(["train", "--data", str(data), "--out", str(model), "--config",
-                 str(root / "tiny.toml"), "--quiet"]) == 0
+                 str(root / "tiny.toml"), "--ensemble", "1", "--no-refit", "--quiet"]) == 0
     test_ids = list(load_model(model).split.test)[:24]
     formulations = pd.read_csv(data / "formulations.csv", dtype={"formulation_id": str})
     measurements = pd.read_csv(data / "measurements.csv", dtype={"formulation_id": str})
