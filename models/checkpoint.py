@@ -11,6 +11,8 @@
     snapshots.safetensors  embedding tables every k epochs (only when snapshots were kept)
     members/, ensemble.json  cross-fitted ensemble members and their out-of-fold predictions
                            (only for an ensemble; see models.ensemble)
+    conformal.json         calibration residuals of the prediction intervals (models.conformal)
+    domain.json            the training recipes' applicability domain (models.applicability)
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.applicability import DOMAIN_FILE, Domain
+from models.conformal import CONFORMAL_FILE, Conformal
 from models.encoding import Encoder
 from models.ensemble import load_ensemble, save_ensemble
 from models.errors import InputError
@@ -64,6 +68,10 @@ def save_model(model: TrainedModel, path: str | Path) -> Path:
         if model.split is not None:
             write_json(tmp / "split.json", model.split.to_dict())
         save_ensemble(model.ensemble, tmp)
+        if model.conformal is not None:
+            write_json(tmp / CONFORMAL_FILE, model.conformal.to_dict())
+        if model.domain is not None:
+            write_json(tmp / DOMAIN_FILE, model.domain.to_dict())
         if model.history.snapshots:
             save_file(_pack_snapshots(model.history.snapshots), tmp / "snapshots.safetensors")
     return path
@@ -121,6 +129,10 @@ def load_model(path: str | Path) -> TrainedModel:
         history=history,
         provenance=_read_json(path, "provenance.json"),
         ensemble=load_ensemble(path, mixer_config, _read_json),
+        conformal=Conformal.from_dict(_read_json(path, CONFORMAL_FILE))
+        if (path / CONFORMAL_FILE).is_file() else None,
+        domain=Domain.from_dict(_read_json(path, DOMAIN_FILE))
+        if (path / DOMAIN_FILE).is_file() else None,
     )
 
 

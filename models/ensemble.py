@@ -1,9 +1,8 @@
-"""Small data: cross-fitted ensembles, refitting on all the data, and defaults chosen by size.
+"""Small data: cross-fitted ensembles and refitting on all the data.
 
 A lab's few hundred recipes make every single split a gamble: a validation set of 40 recipes
 picks the stopping epoch by noise, and a 20 % test set wastes data the deployed model never
-sees. :func:`fit_plan` trains in one of three ways, chosen by :func:`plan_for` from the number of
-measured recipes (or by the caller):
+sees. :mod:`models.plans` chooses between:
 
 - **single**: the usual train / validation / test split (:func:`models.pipeline.fit_model`);
   with ``refit``, then retrained on every recipe for the epoch count chosen on validation (the
@@ -37,7 +36,6 @@ from models.pipeline import (
     DEFAULT_MAX_INGREDIENTS,
     dataset_hash,
     evaluate,
-    fit_model,
     measured_formulations,
     metrics_summary,
 )
@@ -45,54 +43,9 @@ from models.splits import Split, kfold_splits
 from models.trained import TrainedModel
 from models.training import TrainConfig, predict_samples, train
 
-SMALL_DATA_RECIPES = 1000
 SMALL_DATA_ENSEMBLE = 5
-SMALL_DATA_SMOOTHING = 5
 MEMBERS_FOLDER = "members"
 ENSEMBLE_FILE = "ensemble.json"
-
-
-@dataclass(frozen=True)
-class FitPlan:
-    """How to train: ``ensemble`` members (1: a single model), ``refit`` on all the data,
-    early stopping on the median of the last ``smoothing`` validation losses; ``reason`` says
-    why (flags, or the defaults for the data's size)."""
-
-    ensemble: int = 1
-    refit: bool = False
-    smoothing: int = 1
-    reason: str = ""
-
-    def describe(self) -> str:
-        what = (f"{self.ensemble}-member cross-fitted ensemble" if self.ensemble > 1 else
-                "single model on a train / validation / test split")
-        extra = [x for x, on in (("refit on all data at the chosen epoch count", self.refit),
-                                 (f"early stopping on the median of the last {self.smoothing} "
-                                  "validation losses", self.smoothing > 1)) if on]
-        return ", ".join([what, *extra]) + (f" ({self.reason})" if self.reason else "")
-
-    def to_dict(self) -> dict:
-        return {"ensemble": self.ensemble, "refit": self.refit, "smoothing": self.smoothing,
-                "reason": self.reason, "description": self.describe()}
-
-
-def plan_for(n_recipes: int, *, ensemble: int | None = None, refit: bool | None = None,
-             smoothing: int | None = None) -> FitPlan:
-    """The training plan for ``n_recipes`` measured recipes: under :data:`SMALL_DATA_RECIPES`,
-    a 5-member ensemble refitted on all data with smoothed early stopping; else a single model.
-    Arguments that are not None override the defaults."""
-    small = n_recipes < SMALL_DATA_RECIPES
-    defaults = (FitPlan(SMALL_DATA_ENSEMBLE, True, SMALL_DATA_SMOOTHING) if small
-                else FitPlan())
-    given = {k: v for k, v in (("ensemble", ensemble), ("refit", refit),
-                               ("smoothing", smoothing)) if v is not None}
-    size = (f"{n_recipes} recipes, {'under' if small else 'at least'} {SMALL_DATA_RECIPES}")
-    reason = f"defaults for {size}" + ("; flags: " + ", ".join(
-        f"{k}={v}" for k, v in given.items()) if given else "")
-    plan = replace(defaults, **given, reason=reason)
-    if plan.ensemble < 1 or plan.smoothing < 1:
-        raise ValueError("ensemble and smoothing must be at least 1")
-    return plan
 
 
 @dataclass
@@ -132,24 +85,6 @@ def predict_with_spread(model: TrainedModel, recipes, properties) -> tuple[np.nd
     props = list(properties)
     members = np.stack([model.encoder.from_standard(props, row) for row in z])
     return model.encoder.from_standard(props, z.mean(0)), members.std(0)
-
-
-def fit_plan(dataset: Dataset, plan: FitPlan, *, mixer_options: dict | None = None,
-             train_config: TrainConfig | None = None, progress: bool = True) -> TrainedModel:
-    """Train as ``plan`` says; the model's metrics record the plan under ``metrics["plan"]``."""
-    train_config = replace(train_config or TrainConfig(), smoothing=plan.smoothing)
-    if plan.ensemble > 1:
-        model = fit_ensemble(dataset, k=plan.ensemble, refit=plan.refit,
-                             mixer_options=mixer_options, train_config=train_config,
-                             progress=progress)
-    else:
-        model = fit_model(dataset, mixer_options=mixer_options, train_config=train_config,
-                          progress=progress)
-        if plan.refit:
-            model = refit_all(model, dataset, epochs=model.history.best_epoch + 1,
-                              progress=progress)
-    model.metrics["plan"] = plan.to_dict()
-    return model
 
 
 def refit_all(model: TrainedModel, dataset: Dataset, *, epochs: int,
@@ -311,5 +246,5 @@ def _rows(measurements: pd.DataFrame, ids) -> pd.DataFrame:
     return measurements[measurements["formulation_id"].isin(set(ids))].reset_index(drop=True)
 
 
-__all__ = ["Ensemble", "FitPlan", "fit_ensemble", "fit_plan", "load_ensemble",
-           "member_predictions", "plan_for", "predict_with_spread", "refit_all", "save_ensemble"]
+__all__ = ["Ensemble", "fit_ensemble", "load_ensemble", "member_predictions",
+           "predict_with_spread", "refit_all", "save_ensemble"]

@@ -28,6 +28,9 @@ class TrainedModel:
     provenance: dict = field(default_factory=dict)
     # models.ensemble.Ensemble: cross-fitted members beside the analysed model, or None
     ensemble: object | None = None
+    # models.conformal.Conformal and models.applicability.Domain (see models.calibration)
+    conformal: object | None = None
+    domain: object | None = None
 
     @property
     def properties(self) -> tuple[str, ...]:

@@ -8,13 +8,9 @@ import pytest
 
 from models.checkpoint import load_model, save_model
 from models.data import load_dataset
-from models.ensemble import (
-    fit_ensemble,
-    fit_plan,
-    plan_for,
-    predict_with_spread,
-)
+from models.ensemble import fit_ensemble, predict_with_spread
 from models.pipeline import fit_model, measured_formulations
+from models.plans import fit_plan, plan_for
 from models.synth_small import generate_small, oracle_values, write_small
 from models.training import TrainConfig
 

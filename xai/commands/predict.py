@@ -1,8 +1,15 @@
-"""``xai predict``: predict properties for every formulation in a dataset folder."""
+"""``xai predict``: predict properties for every formulation in a dataset folder.
+
+Columns: ``formulation_id, property, prediction`` (original units; an ensemble's members'
+mean), ``spread`` (ensembles: the members' standard deviation), ``lower, upper`` (conformal
+interval) and ``flags`` (applicability: ``unseen:``, ``rare:``, ``range:``, ``far``,
+``disagree``; see models.applicability).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +29,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="properties to predict (default: those measured for each "
                         "formulation; every property of the model where the folder has no "
                         "measurements)")
+    p.add_argument("--coverage", type=float, metavar="C",
+                   help="coverage of the prediction intervals (default: the calibrated 0.9)")
     p.set_defaults(run=run)
 
 
@@ -47,12 +56,14 @@ def run(args: argparse.Namespace) -> int:
     unknown_ingredients = model.encoder.unknown_ingredients(dataset.ingredient_names)
     if unknown_ingredients:
         raise UsageError(f"{args.data}: ingredients the model never saw: {unknown_ingredients}")
-    from models.ensemble import predict_with_spread
+    if args.coverage is not None and not 0 < args.coverage < 1:
+        raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
+    from models.calibration import predict_table
 
-    chosen = [recipes[f] for f in rows["formulation_id"]]
-    rows["prediction"], spread = predict_with_spread(model, chosen, rows["property"].tolist())
-    if model.ensemble is not None:
-        rows["spread"] = spread  # standard deviation of the members' predictions
+    rows = predict_table(model, recipes, rows, coverage=args.coverage)
+    if model.conformal is None and not args.quiet:
+        print(f"note: {args.model} holds no interval calibration (trained before intervals "
+              "existed, or without xai train); no lower/upper columns", file=sys.stderr)
     with atomic_file(args.out) as tmp:
         rows.to_csv(tmp, index=False)
     if not args.quiet:

@@ -10,8 +10,8 @@ from pathlib import Path
 from models.checkpoint import save_model
 from models.config import load_config
 from models.data import load_dataset
-from models.ensemble import fit_plan, plan_for
 from models.pipeline import measured_formulations
+from models.plans import fit_plan, plan_for
 from models.training import TrainConfig
 from xai.commands.errors import UsageError
 

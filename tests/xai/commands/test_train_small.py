@@ -41,8 +41,13 @@ def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(pred),
                  "--quiet"]) == 0
     frame = pd.read_csv(pred)
-    assert {"prediction", "spread"} <= set(frame.columns)
+    assert list(frame.columns) == ["formulation_id", "property", "prediction", "spread",
+                                   "lower", "upper", "flags"]
     assert (frame["spread"] > 0).all()
+    assert (frame["lower"] <= frame["prediction"]).all()
+    assert (frame["prediction"] <= frame["upper"]).all()
+    assert metrics["conformal"]["method"] == "cv+"
+    assert 0 < metrics["conformal"]["overall"]["coverage"] <= 1
     # a single model can still be asked for
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "single"), "--config",
                  str(tmp_path / "tiny.toml"), "--ensemble", "1", "--no-refit", "--quiet"]) == 0
