@@ -28,6 +28,7 @@ import pandas as pd
 from safetensors.torch import load_file, save_file
 
 from models.data import Dataset
+from models.descriptors import descriptor_options, fill_descriptors
 from models.encoding import Encoder
 from models.io import write_json
 from models.metrics import regression_metrics
@@ -114,15 +115,18 @@ def fit_ensemble(dataset: Dataset, *, k: int = SMALL_DATA_ENSEMBLE, refit: bool 
     ids = measured_formulations(dataset)
     splits = kfold_splits(ids, k=k, seed=cfg.seed, validation=0.1)
     encoder = _encoder(dataset, ids)
+    options, descriptors = descriptor_options(dataset.root, mixer_options)
     config = MixerConfig(n_ingredients=encoder.n_ingredient_ids,
-                         n_properties=len(encoder.properties), **(mixer_options or {}))
+                         n_properties=len(encoder.properties), **options)
     shell = TrainedModel(build_mixer(config, seed=cfg.seed), encoder, cfg)
+    fill_descriptors(shell.mixer, encoder.ingredients, descriptors)
     recipes = dataset.recipes()
     m = dataset.measurements[dataset.measurements["property"].isin(encoder.properties)]
     mixers, best, oof, histories = [], [], [], []
     for i, split in enumerate(splits):
         member_cfg = replace(cfg, seed=cfg.seed + i)
         mixer = build_mixer(config, seed=member_cfg.seed)
+        fill_descriptors(mixer, encoder.ingredients, descriptors)
         history = train(mixer, shell.samples(_rows(m, split.train), recipes),
                         shell.samples(_rows(m, split.validation), recipes), member_cfg,
                         progress=progress)
@@ -223,6 +227,9 @@ def _train_fixed(model: TrainedModel, dataset: Dataset, ids: Sequence[str], epoc
     m = dataset.measurements[dataset.measurements["property"].isin(model.encoder.properties)]
     rows = _rows(m, ids)
     mixer = build_mixer(model.mixer.config, seed=cfg.seed)
+    # fresh weights, with the trained model's descriptor buffers (values and their scaling)
+    mixer.load_state_dict(mixer.state_dict() | {
+        k: v for k, v in model.mixer.state_dict().items() if k.startswith("descriptor")})
     # no validation: the trainer then tracks the training loss and keeps its best epoch
     history = train(mixer, model.samples(rows, recipes), model.samples(rows.iloc[:0], recipes),
                     cfg, progress=progress)

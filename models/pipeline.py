@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.data import Dataset
+from models.descriptors import descriptor_options, fill_descriptors
 from models.encoding import Encoder
 from models.metrics import regression_metrics
 from models.mixer import MixerConfig, build_mixer
@@ -59,12 +60,14 @@ def fit_model(
         ingredients=dataset.ingredient_names,
         properties=dataset.property_names,
     )
+    options, descriptors = descriptor_options(dataset.root, mixer_options)
     config = MixerConfig(
         n_ingredients=encoder.n_ingredient_ids,
         n_properties=len(encoder.properties),
-        **(mixer_options or {}),
+        **options,
     )
     model = TrainedModel(build_mixer(config, seed=train_config.seed), encoder, train_config, split)
+    fill_descriptors(model.mixer, encoder.ingredients, descriptors)
     validation_rows = _rows(dataset.measurements, split.validation)
     model.history = train(
         model.mixer,
