@@ -55,7 +55,16 @@ def run(args: argparse.Namespace) -> int:
         rows = rows[rows["property"].isin(model.properties)].reset_index(drop=True)
     unknown_ingredients = model.encoder.unknown_ingredients(dataset.ingredient_names)
     if unknown_ingredients:
-        raise UsageError(f"{args.data}: ingredients the model never saw: {unknown_ingredients}")
+        from models.descriptors import describable, extend_vocabulary, read_descriptors
+
+        table = read_descriptors(args.data)
+        described = describable(model, unknown_ingredients, table)
+        refused = sorted(set(unknown_ingredients) - set(described))
+        if refused:
+            raise UsageError(f"{args.data}: ingredients the model never saw"
+                             + (" and has no descriptors for" if model.mixer.config
+                                .descriptor_names else "") + f": {refused}")
+        model = extend_vocabulary(model, described, table)  # flagged unseen:CODE below
     if args.coverage is not None and not 0 < args.coverage < 1:
         raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
     from models.calibration import predict_table
