@@ -36,6 +36,7 @@ def render(results: dict, gpu: dict | None = None) -> str:
     if "scale" in results:
         parts.append(_scale(results["scale"]))
     parts.append(_gpu(gpu))
+    parts.append(_real_data())
     parts.append(profiles(results, verdicts))
     return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
 
@@ -338,6 +339,15 @@ def _pct(x) -> str:
 
 def _gb(mib: float) -> str:
     return f"{mib * 2**20 / 1e9:.2f} GB"
+
+
+def _real_data() -> str:
+    """The real-data section from ``bench/results-real.json`` (``python -m bench.real_data``)."""
+    from bench.real_data import load_results
+    from bench.real_data import render as render_real
+
+    stored = load_results()
+    return "" if stored is None else render_real(stored["summary"], stored["meta"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
