@@ -29,6 +29,7 @@ from models.io import atomic_file, write_json
 from models.learning_curve import DEFAULT_FRACTIONS, learning_curve
 from models.pipeline import measured_formulations
 from models.splits import random_split
+from models.structured_splits import STRUCTURED
 from models.training import TrainConfig
 from xai.commands.errors import UsageError
 
@@ -63,8 +64,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                                 default=list(BASELINES), help="baselines to fit beside the Mixer")
     folds = argparse.ArgumentParser(add_help=False)
     folds.add_argument("--folds", type=int, default=5, help="cross-validation folds")
-    folds.add_argument("--split", choices=METHODS, default="kfold",
-                       help="k folds (repeated --seeds times), or --seeds random 70/10/20 splits")
+    folds.add_argument("--split", choices=(*METHODS, *STRUCTURED), default="kfold",
+                       help="k folds (repeated --seeds times), or --seeds random 70/10/20 "
+                            "splits; for cv also ingredient (leave --folds groups of ingredients "
+                            "out), group (leave each expert group out) or size (train on small "
+                            "recipes, test on large)")
     folds.add_argument("--confidence", type=float, default=0.95, help="interval coverage")
 
     b = group.add_parser("baselines", parents=[common, shared, with_baselines],
@@ -137,6 +141,13 @@ def run_cv(args: argparse.Namespace) -> int:
     _check_counts(args)
     dataset = load_dataset(args.data)
     _check_folds(args, dataset)
+    if args.split in STRUCTURED:
+        from models.structured_splits import structured_splits
+
+        try:  # fail on the data before any training starts
+            structured_splits(dataset, args.split, folds=args.folds, seed=train_config.seed)
+        except ValueError as err:
+            raise UsageError(f"--split {args.split}: {err}") from None
     result = cross_validate(dataset, method=args.split, folds=args.folds, seeds=args.seeds,
                             seed=train_config.seed, mixer_options=model_options,
                             train_config=train_config, baselines=args.baselines,
@@ -166,6 +177,9 @@ def run_learning_curve(args: argparse.Namespace) -> int:
 def run_ablation(args: argparse.Namespace) -> int:
     model_options, train_config = _config(args)
     _check_counts(args)
+    if args.split in STRUCTURED:
+        raise UsageError(f"--split {args.split} is for `xai experiment cv`; ablations use "
+                         "kfold or random")
     try:
         for v in args.variants:
             if v.strip() != "default":
@@ -300,6 +314,8 @@ def format_ablation(result: dict) -> str:
 
 
 def _method(result: dict) -> str:
+    if result["method"] in STRUCTURED:
+        return f"{len(result['records'])} {result['method']} splits"
     if result["method"] == "kfold":
         repeats = f" x {result['seeds']} repeats" if result["seeds"] > 1 else ""
         return f"{result['folds']}-fold{repeats}"
