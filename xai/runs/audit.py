@@ -288,7 +288,9 @@ def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions,
                         "formulation_ids": test["formulation_id"][here].tolist()}
     out = {**metrics, "parity": parity,
            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
-                     "n_validation": len(split.validation), "n_test": len(split.test)}}
+                     "n_validation": len(split.validation), "n_test": len(split.test)},
+           # interval coverage measured on held-out data at training time, and the plan
+           "conformal": model.metrics.get("conformal"), "plan": model.metrics.get("plan")}
     if options.baselines and new_data:
         out["baselines"] = {"available": False, "reason": "the folder is not the model's "
                             "training data, so the baselines have nothing to train on"}
