@@ -46,7 +46,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.io import dumps_json
 from models.synth_catalogue import CHANNELS, Catalogue, build_catalogue
 from models.synth_properties import (
     FORMULAS,
@@ -326,7 +325,8 @@ def write_dataset(data: SynthData, out: Path) -> None:
         for name, table in tables.items():
             table.to_csv(tmp / name, index=False, lineterminator="\n",
                          float_format=f"%.{DECIMALS}f")
-        text = dumps_json(data.truth)
+        # strict JSON, and a non-finite number in the ground truth is a bug: refuse to write it
+        text = json.dumps(data.truth, indent=2, sort_keys=True, allow_nan=False)
         (tmp / "truth.json").write_text(text + "\n", encoding="utf-8")
         out.mkdir(parents=True, exist_ok=True)
         for name in [*tables, "truth.json"]:
