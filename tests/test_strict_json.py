@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +66,9 @@ def test_every_json_output_of_the_pipeline_is_strict(tmp_path):
             "truth.json"} <= names
     for file in files:
         json.loads(file.read_text(), parse_constant=_reject)  # raises on NaN / Infinity
+    # the small-data default trained an ensemble on all recipes; its report still fits the schema
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = Path(__file__).parent.parent / "reports" / "schema" / "results.schema.json"
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    jsonschema.validate(results, json.loads(schema.read_text()))
+    assert results["accuracy"]["plan"]["ensemble"] == 5

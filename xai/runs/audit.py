@@ -292,8 +292,8 @@ def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions,
            # interval coverage measured on held-out data at training time, and the plan
            "conformal": model.metrics.get("conformal"), "plan": model.metrics.get("plan")}
     if options.baselines and new_data:
-        out["baselines"] = {"available": False, "reason": "the folder is not the model's "
-                            "training data, so the baselines have nothing to train on"}
+        out["baselines_note"] = ("the folder is not the model's training data, so the baselines "
+                                 "have nothing to train on")
     elif options.baselines:
         from models.baselines import baseline_metrics
 
@@ -317,8 +317,9 @@ def _recorded_accuracy(model: TrainedModel) -> dict:
     return {**model.metrics, "parity": parity,
             "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
                       "n_validation": 0, "n_test": 0},
-            "baselines": {"available": False, "reason": "the model was trained on every recipe; "
-                          "see xai experiment cv for baselines on identical folds"}}
+            "baselines_note": "the model was trained on every recipe, so no baseline is fitted "
+                              "on its split; see xai experiment cv for baselines on identical "
+                              "folds"}
 
 
 def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -59,6 +60,12 @@ def folders(tmp_path_factory):
     return {"root": root, "data": data, "model": model, "new": new, "only": only}
 
 
+def _valid(results: dict) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = Path(__file__).parents[3] / "reports" / "schema" / "results.schema.json"
+    jsonschema.validate(results, json.loads(schema.read_text()))
+
+
 def _strict(path):
     return json.loads(path.read_text(), parse_constant=lambda t: pytest.fail(t))
 
@@ -105,6 +112,7 @@ def test_represent_and_report_on_new_recipes(folders, tmp_path):
     assert main(["report", "--model", str(folders["model"]), "--data", str(folders["new"]),
                  "--out", str(report), "--quick", "--quiet"]) == 0
     results = _strict(report / "results.json")
+    _valid(results)
     assert results["scope"]["pool"] == ALL_FORMULATIONS
     assert results["accuracy"]["split"]["method"] == "new data"
     assert results["accuracy"]["split"]["n_test"] == 24
