@@ -9,7 +9,7 @@ Fitted on the training recipes and stored in the checkpoint (``domain.json``). P
 - ``far`` -- the recipe's composition (amount fractions) is further, in L1 distance, from its
   nearest training recipe than 99 % of training recipes are from theirs (leave-one-out);
 - ``disagree`` -- the ensemble members' spread is above the 99th percentile of their spread on
-  the training recipes (ensembles only).
+  the training recipes for that property (ensembles only).
 """
 
 from __future__ import annotations
@@ -29,14 +29,15 @@ DOMAIN_FILE = "domain.json"
 class Domain:
     """What the training recipes covered: ``counts`` (recipes per ingredient), ``ranges``
     (min, max amount per ingredient), the training compositions as fractions over
-    ``ingredients`` (``fractions``, (R, I)), and the thresholds."""
+    ``ingredients`` (``fractions``, (R, I)), and the thresholds (``spread_threshold`` per
+    property, in standardised units)."""
 
     ingredients: tuple[str, ...]
     counts: dict[str, int]
     ranges: dict[str, tuple[float, float]]
     fractions: np.ndarray
     distance_threshold: float
-    spread_threshold: float | None = None
+    spread_threshold: dict[str, float] | None = None
     rare_below: int = RARE_BELOW
 
     def nearest_distance(self, recipes: Sequence[tuple[Sequence[str], np.ndarray]]) -> np.ndarray:
@@ -45,9 +46,10 @@ class Domain:
         return _nearest(x, self.fractions)
 
     def flags(self, recipes: Sequence[tuple[Sequence[str], np.ndarray]],
-              spread: np.ndarray | None = None) -> list[str]:
+              spread: np.ndarray | None = None,
+              properties: Sequence[str] | None = None) -> list[str]:
         """One ``;``-joined string of flags per recipe (``""`` when none applies); ``spread``
-        (N,) is the members' standard deviation in standardised units."""
+        (N,) is the members' standard deviation in standardised units of ``properties[i]``."""
         distance = self.nearest_distance(recipes)
         out = []
         for i, (codes, amounts) in enumerate(recipes):
@@ -64,9 +66,10 @@ class Domain:
                     found.append(f"range:{code}")
             if distance[i] > self.distance_threshold + 1e-12:
                 found.append("far")
-            if (spread is not None and self.spread_threshold is not None
-                    and spread[i] > self.spread_threshold):
-                found.append("disagree")
+            if spread is not None and self.spread_threshold and properties is not None:
+                limit = self.spread_threshold.get(properties[i])
+                if limit is not None and spread[i] > limit:
+                    found.append("disagree")
             out.append(";".join(found))
         return out
 
@@ -91,14 +94,16 @@ class Domain:
         spread = d.get("spread_threshold")
         return cls(names, {c: int(n) for c, n in d["counts"].items()},
                    {c: (float(r[0]), float(r[1])) for c, r in d["ranges"].items()}, fractions,
-                   float(d["distance_threshold"]), None if spread is None else float(spread),
+                   float(d["distance_threshold"]),
+                   None if spread is None else {p: float(v) for p, v in spread.items()},
                    int(d.get("rare_below", RARE_BELOW)))
 
 
 def fit_domain(recipes: Sequence[tuple[Sequence[str], np.ndarray]], *,
-               spread: np.ndarray | None = None, rare_below: int = RARE_BELOW) -> Domain:
-    """The domain of the training ``recipes``; ``spread`` (members' standard deviation on the
-    training rows) sets the disagreement threshold."""
+               spread: dict[str, np.ndarray] | None = None,
+               rare_below: int = RARE_BELOW) -> Domain:
+    """The domain of the training ``recipes``; ``spread`` (per property, the members' standard
+    deviation on the training recipes) sets the disagreement thresholds."""
     counts: dict[str, int] = {}
     ranges: dict[str, list[float]] = {}
     for codes, amounts in recipes:
@@ -110,8 +115,8 @@ def fit_domain(recipes: Sequence[tuple[Sequence[str], np.ndarray]], *,
     x = _fractions(recipes, names)
     loo = _nearest(x, x, exclude_self=True) if len(x) > 1 else np.zeros(len(x))
     threshold = float(np.percentile(loo, PERCENTILE)) if len(loo) else 0.0
-    spread_threshold = (float(np.percentile(spread, PERCENTILE))
-                        if spread is not None and len(spread) else None)
+    spread_threshold = None if spread is None else {
+        p: float(np.percentile(s, PERCENTILE)) for p, s in spread.items() if len(s)}
     return Domain(names, counts, {c: (r[0], r[1]) for c, r in ranges.items()}, x, threshold,
                   spread_threshold, rare_below)
 

@@ -64,8 +64,8 @@ def attach_trust(model: TrainedModel, dataset: Dataset, train_ids, *,
         table["held_out"] = ("each fold's out-of-fold predictions covered by intervals "
                              "calibrated on the other folds' residuals")
         model.metrics["conformal"] = table
-        prop = model.properties[0]
-        spread = member_predictions(model, chosen, [prop] * len(chosen)).std(0)
+        spread = {p: member_predictions(model, chosen, [p] * len(chosen)).std(0)
+                  for p in model.properties}
     else:
         model.conformal = conformal
         if coverage_table_ is not None:
@@ -121,5 +121,5 @@ def predict_table(model: TrainedModel, recipes: dict, rows: pd.DataFrame, *,
         out["lower"], out["upper"] = low, high
     domain = getattr(model, "domain", None)
     if domain is not None:
-        out["flags"] = domain.flags(chosen, z_spread)
+        out["flags"] = domain.flags(chosen, z_spread, props)
     return out

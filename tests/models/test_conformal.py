@@ -79,6 +79,10 @@ def test_flags_name_unseen_rare_out_of_range_and_far_recipes():
     assert flags[2] == "rare:rare(2)"
     assert "range:salt" in flags[3] and "far" in flags[3]
     assert math.isfinite(domain.distance_threshold)
+    spread = {"a": np.linspace(0, 1, 101), "b": np.linspace(0, 10, 101)}
+    domain = Domain.from_dict(fit_domain(train, spread=spread).to_dict())
+    same = [(["water", "oil", "salt"], np.array([50.0, 48.0, 2.0]))] * 2
+    assert domain.flags(same, np.array([2.0, 2.0]), ["a", "b"]) == ["disagree", ""]
 
 
 @pytest.fixture(scope="module")
