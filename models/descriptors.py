@@ -146,3 +146,16 @@ def descriptor_options(root: str | Path,
     if "descriptor_names" not in options:
         options["descriptor_names"] = tuple(table.columns) if table is not None else ()
     return options, table
+
+
+def with_unseen(model: TrainedModel, root: str | Path,
+                names: Sequence[str]) -> tuple[TrainedModel, list[str]]:
+    """``model`` extended (:func:`extend_vocabulary`) by those of the unseen ``names`` that the
+    folder ``root``'s ingredients.csv describes, and the unseen names it cannot take."""
+    unseen = model.encoder.unknown_ingredients(names)
+    if not unseen:
+        return model, []
+    table = read_descriptors(root)
+    described = describable(model, unseen, table)
+    refused = sorted(set(unseen) - set(described))
+    return extend_vocabulary(model, described, table), refused

@@ -65,6 +65,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
+    from xai.commands.predict import accept_unseen
+
+    model = accept_unseen(model, args.data, dataset.ingredient_names)
     scope = None
     if not args.formulations and args.split == "auto":
         scope = analysis_scope(model, dataset, measured_only=not args.properties)

@@ -34,6 +34,19 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run)
 
 
+def accept_unseen(model, folder: Path, names):
+    """``model`` extended by the unseen ingredients the folder's ingredients.csv describes (a
+    model with descriptors); any other unseen ingredient is a usage error naming it."""
+    from models.descriptors import with_unseen
+
+    model, refused = with_unseen(model, folder, names)
+    if refused:
+        raise UsageError(f"{folder}: ingredients the model never saw"
+                         + (" and has no descriptors for" if model.mixer.config.descriptor_names
+                            else "") + f": {refused}")
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
@@ -53,18 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = dataset.measurements[["formulation_id", "property"]].drop_duplicates()
         rows = rows[rows["property"].isin(model.properties)].reset_index(drop=True)
-    unknown_ingredients = model.encoder.unknown_ingredients(dataset.ingredient_names)
-    if unknown_ingredients:
-        from models.descriptors import describable, extend_vocabulary, read_descriptors
-
-        table = read_descriptors(args.data)
-        described = describable(model, unknown_ingredients, table)
-        refused = sorted(set(unknown_ingredients) - set(described))
-        if refused:
-            raise UsageError(f"{args.data}: ingredients the model never saw"
-                             + (" and has no descriptors for" if model.mixer.config
-                                .descriptor_names else "") + f": {refused}")
-        model = extend_vocabulary(model, described, table)  # flagged unseen:CODE below
+    model = accept_unseen(model, args.data, dataset.ingredient_names)  # flagged unseen:CODE
     if args.coverage is not None and not 0 < args.coverage < 1:
         raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
     from models.calibration import predict_table

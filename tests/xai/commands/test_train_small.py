@@ -74,6 +74,10 @@ def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path
     frame = pd.read_csv(out, keep_default_na=False)
     assert len(frame) == 4  # two recipes x two properties
     assert frame.loc[frame["formulation_id"] == "N1", "flags"].str.contains("unseen:NEW").all()
+    assert main(["explain", "--model", str(model), "--data", str(new), "--out",
+                 str(tmp_path / "ex"), "--quiet"]) == 0
+    explained = pd.read_csv(tmp_path / "ex" / "attributions.csv", keep_default_na=False)
+    assert "NEW" in set(explained["ingredient"])
     # without descriptors the ingredient is refused, naming it
     (new / "ingredients.csv").unlink()
     assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out)]) == 2
