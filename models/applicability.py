@@ -7,7 +7,8 @@ Fitted on the training recipes and stored in the checkpoint (``domain.json``). P
 - ``rare:CODE(n)`` -- an ingredient held by fewer than ``rare_below`` training recipes;
 - ``range:CODE`` -- an amount outside that ingredient's training range;
 - ``far`` -- the recipe's composition (amount fractions) is further, in L1 distance, from its
-  nearest training recipe than 99 % of training recipes are from theirs (leave-one-out);
+  nearest training recipe than 99 % of training recipes are from theirs (leave-one-out; over a
+  seeded sample of :data:`MAX_REFERENCE` recipes when there are more);
 - ``disagree`` -- the ensemble members' spread is above the 99th percentile of their spread on
   the training recipes for that property (ensembles only).
 """
@@ -22,6 +23,9 @@ from scipy.spatial.distance import cdist
 
 RARE_BELOW = 5
 PERCENTILE = 99.0
+# nearest-neighbour distances are taken to a seeded sample of at most this many training
+# recipes (the threshold on the same sample), so 50,000 recipes cost what 4,000 do
+MAX_REFERENCE = 4000
 DOMAIN_FILE = "domain.json"
 
 
@@ -112,6 +116,10 @@ def fit_domain(recipes: Sequence[tuple[Sequence[str], np.ndarray]], *,
             low, high = ranges.get(code, (amount, amount))
             ranges[code] = [min(low, amount), max(high, amount)]
     names = tuple(sorted(counts))
+    if len(recipes) > MAX_REFERENCE:
+        keep = np.sort(np.random.default_rng(0).choice(len(recipes), MAX_REFERENCE,
+                                                        replace=False))
+        recipes = [recipes[i] for i in keep]
     x = _fractions(recipes, names)
     loo = _nearest(x, x, exclude_self=True) if len(x) > 1 else np.zeros(len(x))
     threshold = float(np.percentile(loo, PERCENTILE)) if len(loo) else 0.0
