@@ -319,12 +319,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=RESULTS)
     p.add_argument("--no-markdown", action="store_true")
     p.add_argument("--resummarise", action="store_true",
-                   help="recompute the summary of the stored runs (no training) and re-render")
+                   help="recompute the summary of stored runs that kept their per-recipe rows "
+                        "(no training) and re-render")
     args = p.parse_args(argv)
     if args.resummarise:
         from models.io import write_json
 
         stored = load_results(args.json)
+        if stored is None or not all("rows" in r for r in stored["runs"]):
+            print(f"{args.json}: no stored runs with per-recipe rows to summarise",
+                  file=sys.stderr)
+            return 1
         stored["summary"] = summarise(stored["runs"])
         write_json(args.json, stored)
         if not args.no_markdown and args.json == RESULTS:
@@ -348,7 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": sum(r["seconds"] for r in runs), "epochs": args.epochs}
     from models.io import write_json
 
-    write_json(args.json, {"meta": meta, "summary": summarise(runs), "runs": runs})
+    # the per-recipe rows (measured values and predictions) stay out of the stored file: the
+    # summary holds what the page shows, and the file stays small
+    write_json(args.json, {"meta": meta, "summary": summarise(runs),
+                           "runs": [{k: v for k, v in r.items() if k != "rows"} for r in runs]})
     print(f"wrote {args.json}")
     if not args.no_markdown and args.json == RESULTS:
         from bench.markdown import main as rerender
