@@ -134,3 +134,13 @@ def test_predict_and_explain_on_recipes_without_measurements(folders, tmp_path):
     assert settings["n_formulations"] == 4
     assert settings["n_cases"] == 4 * len(model.properties)
     assert settings["scope"]["training_data"] is False
+
+
+def test_a_checkpoint_without_a_fingerprint_keeps_the_older_rule(folders):
+    model = load_model(folders["model"])
+    model.provenance = {}
+    train, new = load_dataset(folders["data"]), load_dataset(folders["new"])
+    assert is_training_data(model, train) is None
+    scope = analysis_scope(model, train)  # every test formulation is in the folder
+    assert scope.pool == TEST_SPLIT and scope.training_data is None
+    assert analysis_scope(model, new).pool == ALL_FORMULATIONS
