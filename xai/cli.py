@@ -19,7 +19,7 @@ from models.checkpoint import CheckpointError
 from models.config import ConfigError
 from models.data import DataError
 
-COMMANDS = ("synth", "train", "predict", "report", "review", "demo")
+COMMANDS = ("synth", "train", "predict", "report", "review", "demo", "design")
 # Commands whose modules may not be installed yet; each is listed only when its module exists.
 OPTIONAL_COMMANDS = ("explain", "represent", "experiment", "sweep")
 
