@@ -12,7 +12,9 @@ already chosen):
    designs, each with its distance to target, rather than nothing).
 
 In counterfactual mode each tier first keeps only its candidates with the fewest changes that
-still give ``n`` designs (fewest changes beats spread).
+still give ``n`` designs (fewest changes beats spread). A large tier is then cut to its
+``3 n`` most trusted candidates (nearest the target centres and the training data) before the
+spread is sought: a design the model is least likely to be wrong about beats an outlying one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import numpy as np
 from xai.design.problem import DesignSpace, Evaluation
 
 __all__ = ["Diversity", "diversity", "select_designs"]
+
+POOL_FACTOR = 3  # spread is sought among the 3n most trusted candidates of a tier
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def select_designs(space: DesignSpace, x: np.ndarray, ev: Evaluation, n: int) ->
         pool = unique[tier[unique] & ~taken[unique]]
         if space.start is not None and len(pool):
             pool = _fewest_changes(pool, ev.changes, n - len(chosen))
+        pool = _most_trusted(space, pool, ev, POOL_FACTOR * (n - len(chosen)))
         while len(chosen) < n and len(pool):
             if not chosen:
                 # first design: the one nearest the data among the best on the targets
@@ -90,6 +95,16 @@ def select_designs(space: DesignSpace, x: np.ndarray, ev: Evaluation, n: int) ->
     order = np.lexsort((ev.changes[rest], ev.data_distance[rest], total))
     chosen += rest[order[: n - len(chosen)]].tolist()
     return np.array(chosen, dtype=np.int64)
+
+
+def _most_trusted(space: DesignSpace, pool: np.ndarray, ev: Evaluation, keep: int) -> np.ndarray:
+    """The ``keep`` candidates of ``pool`` most likely to hold up off the model: nearest the
+    target centres (in half-widths) plus nearest the data (in units of the data's spacing)."""
+    if len(pool) <= keep:
+        return pool
+    spacing = space.spacing if space.spacing > 0 else 1.0
+    score = ev.centrality[pool] + ev.data_distance[pool] / spacing
+    return pool[np.argsort(score, kind="stable")[:keep]]
 
 
 def _fewest_changes(pool: np.ndarray, changes: np.ndarray, wanted: int) -> np.ndarray:

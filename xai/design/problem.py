@@ -138,7 +138,8 @@ class Evaluation:
     far each lies outside its target range (standardised units, 0 inside); ``search_distance``
     (N,) the summed distance to the shrunken ranges the search aims for; ``data_distance`` (N,)
     to the nearest training recipe; ``changes`` (N,) the change size from the start recipe
-    (zeros outside counterfactual mode).
+    (zeros outside counterfactual mode); ``centrality`` (N,) the largest distance from a target
+    range's centre in half-widths (0 at the centres, 1 on an edge).
     """
 
     z: np.ndarray
@@ -146,6 +147,7 @@ class Evaluation:
     search_distance: np.ndarray
     data_distance: np.ndarray
     changes: np.ndarray
+    centrality: np.ndarray
 
     @property
     def meets(self) -> np.ndarray:

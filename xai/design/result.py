@@ -42,7 +42,7 @@ class DesignConfig:
     balance: str | None = None
     methods: tuple[str, ...] = ("nsga2", "random")
     pop_size: int = 100
-    margin: float = 0.25
+    margin: float = 0.35
     range_slack: float = 0.0
     max_ingredients: int = 40
     nearest: int = 3

@@ -29,7 +29,7 @@ class Scorer:
     """
 
     def __init__(self, model, space: DesignSpace, targets: Sequence[Target], *,
-                 margin: float = 0.25, chunk: int = 4096) -> None:
+                 margin: float = 0.35, chunk: int = 4096) -> None:
         self.model, self.space, self.targets = model, space, list(targets)
         self.margin, self.chunk = margin, chunk
         self.calls = 0  # candidate recipes scored so far
@@ -112,8 +112,15 @@ class Scorer:
         data, _ = self.space.nearest_training(x, k=1)
         changes = (self.space.change_size(x) if self.space.start is not None
                    else np.zeros(len(x)))
+        half = np.where(np.isfinite(high - low), (high - low) / 2, np.inf)
+        centre = np.where(np.isfinite(half), (low + high) / 2, np.where(np.isfinite(high),
+                                                                        high, low))
+        off = np.abs(z - centre)
+        central = np.where(half > 0, off / np.where(half > 0, half, 1.0), np.where(off > 0,
+                                                                                 np.inf, 0.0))
         return Evaluation(z=z, target_distance=target, search_distance=search,
-                          data_distance=data[:, 0], changes=changes)
+                          data_distance=data[:, 0], changes=changes,
+                          centrality=central.max(1))
 
     def to_original(self, z: np.ndarray, properties: Sequence[str] | None = None) -> np.ndarray:
         """(N, P) standardised -> original units."""

@@ -56,12 +56,13 @@ class _Recorder:
     def archive(self, method: str, seconds: float, n_vars: int) -> Archive:
         if not self.xs:
             empty = np.zeros((0,))
-            ev = Evaluation(np.zeros((0, 0)), np.zeros((0, 0)), empty, empty, empty)
+            ev = Evaluation(np.zeros((0, 0)), np.zeros((0, 0)), empty, empty, empty, empty)
             return Archive(method, np.zeros((0, n_vars)), ev, seconds)
         cat = lambda name: np.concatenate([getattr(e, name) for e in self.evs])  # noqa: E731
         ev = Evaluation(z=cat("z"), target_distance=cat("target_distance"),
                         search_distance=cat("search_distance"),
-                        data_distance=cat("data_distance"), changes=cat("changes"))
+                        data_distance=cat("data_distance"), changes=cat("changes"),
+                        centrality=cat("centrality"))
         return Archive(method, np.concatenate(self.xs), ev, seconds)
 
 
