@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.design_markdown import stored_section
 from bench.profile_markdown import profiles
 from bench.targets import Verdict, check_targets
 from xai.shapley import FIRST_ROUND
@@ -37,6 +38,7 @@ def render(results: dict, gpu: dict | None = None) -> str:
         parts.append(_scale(results["scale"]))
     parts.append(_gpu(gpu))
     parts.append(profiles(results, verdicts))
+    parts.append(stored_section())  # python -m bench.design's section, kept across rewrites
     return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
 
 
