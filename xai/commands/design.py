@@ -45,9 +45,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", default="random", metavar="LIST",
                    help="comma-separated baselines run at the same budget: random, tpe, or "
                    "none (default random; tpe costs minutes at budgets in the thousands)")
-    p.add_argument("--margin", type=float, default=0.25,
+    p.add_argument("--margin", type=float, default=0.35,
                    help="share of each target range the search keeps free at both ends "
-                   "(default 0.25)")
+                   "(default 0.35)")
     p.add_argument("--range-slack", type=float, default=0.0, metavar="F",
                    help="widen every ingredient's training range by this fraction (default 0)")
     p.add_argument("--seed", type=int, default=0)
