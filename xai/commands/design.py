@@ -1,9 +1,10 @@
 """``xai design``: search recipes that reach property targets, each with its evidence.
 
 Writes a folder with ``designs.csv`` (long format, like formulations.csv, so it can be fed to
-``xai predict``) and ``design.json`` (targets, every design's predictions, distances, nearest
+``xai predict``), ``design.json`` (targets, every design's predictions, distances, nearest
 training recipes, flags, change attribution and, on synthetic data, truth scores; the
-comparison of search methods; settings), all at once or not at all.
+comparison of search methods; settings) and ``design.html`` (the same, as one self-contained
+page), all at once or not at all.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     from models.checkpoint import load_model
     from models.data import load_dataset
     from models.io import atomic_folder
+    from reports.design_page import render_design_page
     from xai.design import DesignConfig, DesignError, design, strict_json
 
     baselines = _baselines(args.baselines)
@@ -80,10 +84,13 @@ def run(args: argparse.Namespace) -> int:
         result.frame().to_csv(tmp / "designs.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data))
-        (tmp / "design.json").write_text(strict_json(summary) + "\n")
+        text = strict_json(summary)
+        (tmp / "design.json").write_text(text + "\n")
+        page = render_design_page(json.loads(text))
+        (tmp / "design.html").write_text(page, encoding="utf-8")
     print(format_summary(result))
     if not args.quiet:
-        print(f"wrote {args.out / 'designs.csv'} and {args.out / 'design.json'}")
+        print(f"wrote designs.csv, design.json and design.html to {args.out}")
     return 0
 
 

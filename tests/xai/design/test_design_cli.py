@@ -45,6 +45,20 @@ def test_outputs_are_strict_and_complete(designed):
     assert table["formulation_id"].nunique() == 5
 
 
+def test_page_is_self_contained_and_escaped(tiny_checkpoint, tiny_data_dir, tiny_dataset,
+                                            tmp_path):
+    start = tiny_dataset.formulation_ids[7]
+    out = tmp_path / "page"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, "ph=5..6.5")
+                + ["--start", start, "--max-changes", "3", "--baselines", "none"]) == 0
+    page = (out / "design.html").read_text()
+    summary = json.loads((out / "design.json").read_text())
+    assert "Which change moved which property" in page
+    for d in summary["designs"]:
+        assert f'id="{d["design_id"]}"' in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
 def test_designs_round_trip_through_predict(designed, tiny_checkpoint, tmp_path):
     data = tmp_path / "designs"
     data.mkdir()
