@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
+from models.modes import evaluation
 from xai.attribution.integrated_gradients import length_chunks
 from xai.cases import Cases
 
@@ -241,9 +242,7 @@ def attention_summary(
 def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = False):
     """Yield (weights (B, L, H, S, S) with padding zeroed, token mask (B, S), case rows) per
     chunk of cases of similar length, each trimmed to its longest recipe."""
-    was_training = mixer.training
-    mixer.eval()
-    try:
+    with evaluation(mixer):
         lengths = cases.mask.sum(1).cpu().numpy()
         chunks = length_chunks(lengths, np.arange(len(cases)), batch_size)
         for rows in tqdm(chunks, desc="attention", unit="batch", disable=not progress,
@@ -255,8 +254,6 @@ def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = Fa
             weights = torch.stack(per_layer, dim=1)  # (B, L, H, S, S)
             keep = (token_mask[:, :, None] & token_mask[:, None, :])[:, None, None]
             yield weights * keep, token_mask, rows
-    finally:
-        mixer.train(was_training)
 
 
 def _stats(values: np.ndarray) -> ShareStats:
