@@ -18,6 +18,8 @@ from math import comb
 
 import numpy as np
 
+from xai.attribution.absence import Absence
+
 
 @dataclass(frozen=True)
 class Interactions:
@@ -33,7 +35,7 @@ class Interactions:
     properties: tuple[str, ...]
     ingredients: tuple[tuple[str, ...], ...]
     values: np.ndarray
-    absence: str = "removed"
+    absence: Absence = Absence.removed()
     prediction: np.ndarray | None = None
     baseline: np.ndarray | None = None
     settings: dict = field(default_factory=dict)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from xai.attribution.absence import Absence
 from xai.cases import Cases
 
 
@@ -23,7 +24,7 @@ class Attribution:
     """
 
     method: str
-    absence: str
+    absence: Absence
     formulation_ids: tuple[str, ...]
     properties: tuple[str, ...]
     ingredients: tuple[tuple[str, ...], ...]
