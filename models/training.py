@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from models.choices import DEFAULT_EPOCHS
 from models.encoding import RecipeTensors
 from models.mixer import Mixer
 from models.modes import evaluation
@@ -25,7 +26,7 @@ from models.modes import evaluation
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 120
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 128
     lr: float = 1e-2
     weight_decay: float = 0.1

@@ -20,14 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_folder, write_json
-from xai.runs.audit import AuditOptions, run_audit
-from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
+from xai.commands.errors import UsageError
+from xai.runs.settings import AUDIT_ABSENCES, AuditSettings
 
 PAUSE_VARIABLE = "MIXER_XAI_TEST_PAUSE"
-ABSENCES = ("auto", "removed", "balance", "zero")
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -42,7 +38,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def add_audit_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``xai report`` and ``xai demo``."""
-    defaults = AuditOptions()
+    defaults = AuditSettings()
     p.add_argument("--experiments", type=Path,
                    help="folder of JSON results from `xai experiment` / `xai sweep` to include")
     p.add_argument("--max-cases", type=int,
@@ -51,7 +47,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--review-pages", type=int,
                    help="test formulations that get an expert review page "
                         f"(default {defaults.review_formulations})")
-    p.add_argument("--absence", choices=ABSENCES, default=defaults.absence,
+    p.add_argument("--absence", choices=AUDIT_ABSENCES, default="auto",
                    help="what an absent ingredient means (auto: balance when the data name a "
                         "balance ingredient, else removed)")
     p.add_argument("--no-baselines", action="store_true",
@@ -63,23 +59,26 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
                    help="seed for case sampling, permutations and layouts")
 
 
-def audit_options(args: argparse.Namespace) -> AuditOptions:
-    from xai.commands.errors import UsageError
-
+def audit_settings(args: argparse.Namespace) -> AuditSettings:
+    """The audit's settings, built once from the command line; ``--absence`` becomes an
+    :class:`~xai.attribution.absence.Absence` here (``auto``: None, resolved by the audit from
+    the data it explains)."""
     if args.max_cases is not None and args.max_cases < 1:
         raise UsageError("--max-cases must be at least 1")
     if args.review_pages is not None and args.review_pages < 0:
         raise UsageError("--review-pages must be at least 0")
     given = {"max_cases": args.max_cases, "review_formulations": args.review_pages}
     changes = {k: v for k, v in given.items() if v is not None}
-    changes.update(absence=args.absence, seed=args.report_seed, experiments=args.experiments)
     if args.no_baselines:
         changes["baselines"] = False
-    return AuditOptions.quick(**changes) if args.quick else AuditOptions(**changes)
+    build = AuditSettings.quick if args.quick else AuditSettings.standard
+    return build(absence=args.absence, seed=args.report_seed, experiments=args.experiments,
+                 **changes)
 
 
 def run(args: argparse.Namespace) -> int:
-    from xai.commands.errors import UsageError
+    from models.checkpoint import load_model
+    from models.data import load_dataset
 
     model = load_model(args.model)
     dataset = load_dataset(args.data)
@@ -89,17 +88,19 @@ def run(args: argparse.Namespace) -> int:
     if args.experiments is not None and not args.experiments.is_dir():
         raise UsageError(f"--experiments {args.experiments}: not a folder")
     index = write_report_folder(model, dataset, args.out, model_dir=args.model,
-                                options=audit_options(args), quiet=args.quiet)
+                                settings=audit_settings(args), quiet=args.quiet)
     print(f"report: {index.resolve()}")
     return 0
 
 
 def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
-                        options: AuditOptions, quiet: bool) -> Path:
+                        settings: AuditSettings, quiet: bool) -> Path:
     """Audit ``model`` on ``dataset`` and write the report folder ``out`` atomically; returns
     the path of its ``index.html``."""
+    from models.io import atomic_folder, write_json
     from xai.commands.cli import write_report
-    from xai.commands.errors import UsageError
+    from xai.runs.audit import run_audit
+    from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
 
     def say(line: str) -> None:
         if not quiet:
@@ -110,7 +111,7 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
     except ReviewError as err:
         raise UsageError(str(err)) from err
     say("analysing")
-    audit = run_audit(model, dataset, model_dir=model_dir, options=options, say=say)
+    audit = run_audit(model, dataset, model_dir=model_dir, settings=settings, say=say)
     results = audit.results
     if previous is not None:
         results["expert_review"] = fold_review(previous, results)
