@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.profile_markdown import profiles
 from bench.targets import Verdict, check_targets
-from xai.attribution.shapley import FIRST_ROUND
+from xai.attribution.constants import FIRST_ROUND
 
 HERE = Path(__file__).resolve().parent
 CPU_RESULTS = HERE / "results-cpu.json"

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from models.choices import REDUCTION_STRATEGIES
 from models.data import Dataset
 from models.pipeline import fit_model, measured_formulations
 from models.splits import Split, kfold_splits, random_split
@@ -45,7 +46,7 @@ from models.trained import TrainedModel
 from models.training import TrainConfig
 from xai.stats import t_interval, t_test_pvalue
 
-STRATEGIES = ("nearest", "group")
+STRATEGIES = REDUCTION_STRATEGIES
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,17 @@ Sub-commands (each writes one JSON file into ``--out``, which ``xai report`` pic
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models.ablation import DEFAULT_VARIANTS, RARE_MODES, ablation, parse_variant
-from models.baselines import BASELINES, baseline_metrics
-from models.config import ConfigError, load_config
-from models.cv import METHODS, cross_validate
-from models.data import load_dataset
-from models.io import atomic_file, write_json
-from models.learning_curve import DEFAULT_FRACTIONS, learning_curve
-from models.pipeline import measured_formulations
-from models.splits import random_split
-from models.training import TrainConfig
+from models.choices import BASELINES, CV_METHODS, DEFAULT_FRACTIONS, DEFAULT_VARIANTS, RARE_MODES
+from xai.commands import experiment_reduce
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    from models.training import TrainConfig
 
 OUTPUTS = {
     "baselines": "baselines.json",
@@ -63,7 +58,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                                 default=list(BASELINES), help="baselines to fit beside the Mixer")
     folds = argparse.ArgumentParser(add_help=False)
     folds.add_argument("--folds", type=int, default=5, help="cross-validation folds")
-    folds.add_argument("--split", choices=METHODS, default="kfold",
+    folds.add_argument("--split", choices=CV_METHODS, default="kfold",
                        help="k folds (repeated --seeds times), or --seeds random 70/10/20 splits")
     folds.add_argument("--confidence", type=float, default=0.95, help="interval coverage")
 
@@ -94,33 +89,20 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="merge rare ingredients into one shared code, or drop them")
     a.set_defaults(run=run_ablation)
 
-    _mount_reduce(group, common)
-
-
-def _mount_reduce(group, common: argparse.ArgumentParser) -> None:
-    help_text = "merge rare ingredients, retrain and compare k-fold errors"
-    try:
-        module = importlib.import_module("xai.commands.experiment_reduce")
-    except ModuleNotFoundError as err:
-        if err.name != "xai.commands.experiment_reduce":
-            raise
-        r = group.add_parser("reduce-ingredients", parents=[common],
-                             help=f"{help_text} (not installed)")
-        r.set_defaults(run=_reduce_missing)
-        return
-    r = group.add_parser("reduce-ingredients", parents=[common], help=help_text)
-    module.add_arguments(r)
-    r.set_defaults(run=module.run)
-
-
-def _reduce_missing(args: argparse.Namespace) -> int:
-    raise UsageError("reduce-ingredients is not available in this installation")
+    r = group.add_parser("reduce-ingredients", parents=[common],
+                         help="merge rare ingredients, retrain and compare k-fold errors")
+    experiment_reduce.add_arguments(r)
 
 
 # ------------------------------------------------------------------------------- runners
 
 
 def run_baselines(args: argparse.Namespace) -> int:
+    from models.baselines import baseline_metrics
+    from models.data import load_dataset
+    from models.pipeline import measured_formulations
+    from models.splits import random_split
+
     _, train_config = _config(args)
     dataset = load_dataset(args.data)
     split = random_split(measured_formulations(dataset), seed=train_config.seed)
@@ -133,6 +115,9 @@ def run_baselines(args: argparse.Namespace) -> int:
 
 
 def run_cv(args: argparse.Namespace) -> int:
+    from models.cv import cross_validate
+    from models.data import load_dataset
+
     model_options, train_config = _config(args)
     _check_counts(args)
     dataset = load_dataset(args.data)
@@ -148,6 +133,9 @@ def run_cv(args: argparse.Namespace) -> int:
 
 
 def run_learning_curve(args: argparse.Namespace) -> int:
+    from models.data import load_dataset
+    from models.learning_curve import learning_curve
+
     model_options, train_config = _config(args)
     _check_counts(args)
     if any(not 0 < f <= 1 for f in args.fractions):
@@ -164,6 +152,9 @@ def run_learning_curve(args: argparse.Namespace) -> int:
 
 
 def run_ablation(args: argparse.Namespace) -> int:
+    from models.ablation import ablation, parse_variant
+    from models.data import load_dataset
+
     model_options, train_config = _config(args)
     _check_counts(args)
     try:
@@ -185,6 +176,9 @@ def run_ablation(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> tuple[dict, TrainConfig]:
+    from models.config import ConfigError, load_config
+    from models.training import TrainConfig
+
     try:
         options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     except ConfigError as err:
@@ -207,6 +201,8 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def _check_folds(args: argparse.Namespace, dataset) -> None:
+    from models.pipeline import measured_formulations
+
     n = len(measured_formulations(dataset))
     if args.split == "kfold" and not 2 <= args.folds <= n:
         raise UsageError(f"--folds must be between 2 and the {n} measured formulations, "
@@ -214,6 +210,8 @@ def _check_folds(args: argparse.Namespace, dataset) -> None:
 
 
 def _write(out: Path, experiment: str, result: dict) -> Path:
+    from models.io import atomic_file, write_json
+
     out.mkdir(parents=True, exist_ok=True)
     path = out / OUTPUTS[experiment]
     with atomic_file(path) as tmp:

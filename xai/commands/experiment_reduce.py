@@ -11,15 +11,13 @@ import argparse
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models.checkpoint import load_model
-from models.config import load_config
-from models.data import load_dataset
-from models.io import atomic_file, write_json
-from models.pipeline import measured_formulations
-from models.reduction import STRATEGIES, ReductionResult, reduce_ingredients
-from models.training import TrainConfig
+from models.choices import REDUCTION_STRATEGIES
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    from models.reduction import ReductionResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thresholds", type=int, nargs="+", default=[1, 2], metavar="T",
                         help="merge ingredients found in fewer than T training recipes of a "
                              "fold (0, no merging, is always run as the reference)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="nearest",
+    parser.add_argument("--strategy", choices=REDUCTION_STRATEGIES, default="nearest",
                         help="merge into the nearest frequent ingredient in embedding space, or "
                              "into the most common frequent member of its expert group")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds")
@@ -45,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import load_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.io import atomic_file, write_json
+    from models.pipeline import measured_formulations
+    from models.reduction import reduce_ingredients
+    from models.training import TrainConfig
+
     quiet = bool(getattr(args, "quiet", False))
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}

@@ -5,11 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_file
 from xai.commands.errors import UsageError
 
 
@@ -24,6 +19,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.io import atomic_file
+
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xai.runs.review import ReviewError, import_review, read_results, write_sheet
-
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("review", help="export a review sheet or import expert verdicts")
@@ -26,6 +24,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import ReviewError, read_results, write_sheet
 
     out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
     try:
@@ -41,6 +40,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import ReviewError, import_review
 
     try:
         record = import_review(args.sheet, args.report)

@@ -12,12 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import optuna
-
-from models.data import load_dataset
-from models.io import atomic_file, write_json
-from models.sweep import SAMPLERS, best_options, run_sweep, sweep_results
-from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
+from models.choices import SAMPLERS
 from xai.commands.errors import UsageError
 
 RESULTS = "sweep.json"
@@ -49,6 +44,13 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import optuna
+
+    from models.data import load_dataset
+    from models.io import atomic_file, write_json
+    from models.sweep import best_options, run_sweep, sweep_results
+    from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
+
     try:
         space = load_space(args.space)
     except SpaceError as err:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.synth import generate, write_dataset
-
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("synth", parents=[common],
@@ -18,6 +16,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.synth import generate, write_dataset
+
     data = generate(seed=args.seed, n_formulations=args.formulations)
     write_dataset(data, args.out)
     if not args.quiet:

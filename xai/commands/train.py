@@ -7,12 +7,6 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.checkpoint import save_model
-from models.config import load_config
-from models.data import load_dataset
-from models.pipeline import fit_model
-from models.training import TrainConfig
-
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("train", parents=[common], help="train a Mixer")
@@ -25,6 +19,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import save_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.pipeline import fit_model
+    from models.training import TrainConfig
+
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     train_config = replace(train_config, **overrides)
