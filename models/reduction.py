@@ -40,11 +40,11 @@ from tqdm.auto import tqdm
 
 from models.choices import REDUCTION_STRATEGIES
 from models.data import Dataset
+from models.intervals import t_interval, t_test_pvalue
 from models.pipeline import fit_model, measured_formulations
 from models.splits import Split, kfold_splits, random_split
 from models.trained import TrainedModel
 from models.training import TrainConfig
-from xai.stats import t_interval, t_test_pvalue
 
 STRATEGIES = REDUCTION_STRATEGIES
 
