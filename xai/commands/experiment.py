@@ -10,6 +10,9 @@ Sub-commands (each writes one JSON file into ``--out``, which ``xai report`` pic
 - ``ablation``: design variants against the default on the same folds -> ``ablation.json``
 - ``reduce-ingredients``: merging rare ingredients (``xai.commands.experiment_reduce``) ->
   ``reduction.json``
+- ``property-init``: retrain with a low-data property starting from (or tied to) a related
+  property's task vector, across seeds (``xai.representation.property_retraining``) ->
+  ``property_retraining.json``
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ OUTPUTS = {
     "learning-curve": "learning_curve.json",
     "ablation": "ablation.json",
     "reduce-ingredients": "reduction.json",
+    "property-init": "property_retraining.json",
 }
+RETRAINING_MODES = ("init", "tie")  # xai.representation.property_retraining's modes
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -92,6 +97,18 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     r = group.add_parser("reduce-ingredients", parents=[common],
                          help="merge rare ingredients, retrain and compare k-fold errors")
     experiment_reduce.add_arguments(r)
+
+    pi = group.add_parser("property-init", parents=[common, shared, trainings],
+                          help="retrain with a low-data property sharing a related property's "
+                               "task vector, across seeds")
+    pi.add_argument("--low", required=True, metavar="P", help="the low-data property")
+    pi.add_argument("--donor", required=True, metavar="P",
+                    help="the related property whose vector it starts from (or shares)")
+    pi.add_argument("--mode", choices=RETRAINING_MODES, default="init",
+                    help="init: start the low-data vector from the donor's; tie: one shared "
+                         "vector throughout")
+    pi.add_argument("--seeds", type=int, default=3, help="trainings (and splits) compared")
+    pi.set_defaults(run=run_property_init)
 
 
 # ------------------------------------------------------------------------------- runners
@@ -171,6 +188,32 @@ def run_ablation(args: argparse.Namespace) -> int:
                       confidence=args.confidence, jobs=args.jobs, progress=not args.quiet)
     path = _write(args.out, "ablation", result)
     print(format_ablation(result))
+    _done(args, path)
+    return 0
+
+
+def run_property_init(args: argparse.Namespace) -> int:
+    from models.data import load_dataset
+    from xai.representation.property_retraining import property_retraining
+
+    model_options, train_config = _config(args)
+    _check_counts(args)
+    dataset = load_dataset(args.data)
+    for name in (args.low, args.donor):
+        if name not in dataset.property_names:
+            raise UsageError(f"{args.data} has no property {name!r}")
+    if args.low == args.donor:
+        raise UsageError("--donor must differ from --low")
+    seeds = [train_config.seed + k for k in range(args.seeds)]
+    result = property_retraining(dataset, low_property=args.low, donor=args.donor, seeds=seeds,
+                                 mode=args.mode, train_config=train_config,
+                                 mixer_options=model_options, progress=not args.quiet)
+    path = _write(args.out, "property-init", {"kind": "property_retraining",
+                                              **result.to_dict()})
+    d = result.rmse_difference
+    print(f"{args.low} sharing {args.donor}'s vector ({args.mode}), {len(seeds)} seeds: "
+          f"test RMSE change {_num(d.estimate)} [{_num(d.low)}, {_num(d.high)}], "
+          f"{result.verdict}")
     _done(args, path)
     return 0
 
