@@ -215,6 +215,10 @@ def reference_check(
     n_players = np.array([len(s) for s in slots])
     exact = np.asarray(shapley.settings.get("exact", np.ones(len(cases), dtype=bool)), dtype=bool)
     pool = np.flatnonzero((n_players >= 1) & (n_players <= max_players) & exact)
+    if len(pool) == 0:
+        none = {"available": False, "reason": f"no explained case has 1 to {max_players} "
+                                              "players with enumerated Shapley values"}
+        return {"shap": none, "captum": dict(none)}
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(pool, size=min(n_cases, len(pool)), replace=False))
     sample = cases.select(rows)

@@ -106,3 +106,12 @@ def test_reference_check_reports_both_references():
         assert entry["max_abs_difference"] == max(entry["per_case_max_abs"])
     assert shap["max_abs_difference"] < 1e-8
     assert captum["max_abs_difference"] < 1e-8
+
+
+def test_reference_check_without_a_small_case_is_unavailable():
+    mixer = small_mixer()
+    cases = make_cases(sizes=(9,), balance=(-1,))
+    shapley = shapley_values(mixer, cases, exact_max=4, n_permutations=4)
+    ig = integrated_gradients(mixer, cases, max_steps=8)
+    check = reference_check(mixer, cases, shapley=shapley, ig=ig, max_players=8)
+    assert check["shap"]["available"] is False and check["captum"]["available"] is False
