@@ -44,8 +44,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder to write")
     p.add_argument("--method", choices=list(METHOD_CHOICES), default="both",
                    help="Integrated Gradients, Shapley values or both (default); or a "
-                        "reference implementation: shap's exact or permutation explainer, "
-                        "captum's Integrated Gradients (slow: one explainer per case)")
+                        "reference implementation: shap's exact or permutation explainer "
+                        "(slow: one explainer per case), captum's Integrated Gradients")
     p.add_argument("--absence", "--baseline", dest="absence", choices=ABSENCES,
                    default="removed", action=_AbsenceOption,
                    help="what an absent ingredient means (default: removed; --baseline is "
