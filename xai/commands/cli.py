@@ -13,7 +13,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from models.errors import InputError
 from models.outputs import release_all
@@ -21,13 +20,6 @@ from models.threads import available_cpus, configure_threads
 
 COMMANDS = ("synth", "train", "predict", "explain", "represent", "report", "review", "experiment",
             "sweep", "demo")
-
-
-def write_report(results: dict, folder: str | Path) -> list[Path]:
-    """Render the HTML pages of a report for ``results`` into ``folder`` (stage 3)."""
-    from reports.render import write_report as render
-
-    return render(results, folder)
 
 
 def build_parser() -> argparse.ArgumentParser:

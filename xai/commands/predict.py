@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_file, safe_for_spreadsheets
 from models.outputs import check_output_file
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADER = "formulation_id,property,prediction"
 SHOWN = 5  # skipped pairs named in the warning
@@ -33,6 +31,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out, inputs=[args.data, args.model], header=HEADER)
+    import numpy as np
+    import pandas as pd
+
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.io import atomic_file, safe_for_spreadsheets
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from models.outputs import check_output
-from models.synth import generate, write_dataset
 from xai.commands.arguments import nonnegative_int, positive_int
 
 
@@ -21,6 +20,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "dataset")
+    from models.synth import generate, write_dataset
     data = generate(seed=args.seed, n_formulations=args.formulations)
     write_dataset(data, args.out)
     if not args.quiet:

@@ -7,12 +7,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.checkpoint import save_model
-from models.config import load_config
-from models.data import load_dataset
 from models.outputs import check_output
-from models.pipeline import fit_model
-from models.training import TrainConfig
 from xai.commands.arguments import nonnegative_int, positive_int
 
 
@@ -29,6 +24,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "checkpoint", inputs=[args.data, args.config])
+    from models.checkpoint import save_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.pipeline import fit_model
+    from models.training import TrainConfig
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     train_config = replace(train_config, **overrides)

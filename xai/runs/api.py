@@ -1,7 +1,7 @@
 """The notebook entry points: ``xai.predict``, ``xai.explain``, ``xai.represent``, ``xai.audit``.
 
 Thin wrappers: each normalises what a user hands over (recipes in any form
-:mod:`xai.recipes` takes, an :class:`~xai.attribution.absence.Absence`) and calls the same
+:mod:`xai.recipes` takes, an :class:`~xai.absence.Absence`) and calls the same
 analysers the command line runs, with the command line's defaults. Nothing here computes.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xai.attribution.absence import Absence
+from xai.absence import Absence
 
 if TYPE_CHECKING:
     import pandas as pd

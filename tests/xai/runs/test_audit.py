@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from models.pipeline import dataset_hash
-from xai.runs.audit import AuditOptions, jsonable, read_experiments
+from xai.runs.audit import jsonable, read_experiments
+from xai.runs.settings import AuditSettings
 
 SCHEMA = Path(__file__).parents[3] / "reports" / "schema" / "results.schema.json"
 
@@ -32,7 +33,7 @@ def test_cases_are_capped_and_review_formulations_come_from_the_test_split(tiny_
     sampled = r["attributions"]["sampled"]
     assert sampled["n_cases"] == 60 and sampled["n_candidates"] > 60
     review = r["review"]["cases"]
-    assert len(review) == AuditOptions.quick().review_formulations
+    assert len(review) == AuditSettings.quick().review_formulations
     assert {c["formulation_id"] for c in review} <= set(tiny_model.split.test)
 
 
