@@ -7,7 +7,7 @@ recipe of the model's test split, so every set is reachable, and each target's t
 10 % of the property's range over the test split's measurements (taken on the log scale for
 log-transformed properties, so the range is multiplicative there). For every set:
 
-- ``xai.design.design`` with NSGA-II and random search at the same budget: share of the returned
+- ``xai.inverse.design`` with NSGA-II and random search at the same budget: share of the returned
   designs that meet every target under the truth (oracle), distinct ingredient sets among them,
   wall time of the NSGA-II design (search, selection and evidence) and of the whole call;
 - on the first ``--tpe-sets`` sets, NSGA-II, random search and TPE at the smaller
@@ -36,7 +36,7 @@ from bench.design_markdown import DESIGN_RESULTS, update_page
 from bench.fixture import bench_model
 from bench.machine import describe_machine, load_average
 from models.io import atomic_file, to_jsonable
-from xai.design import DesignConfig, Target, design
+from xai.inverse import DesignConfig, Target, design
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

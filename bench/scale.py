@@ -4,7 +4,7 @@
 Each size gets its own dataset folder and a model trained for a few epochs (the benchmark is of
 the report, not of training; training is timed too, apart). The report runs in a fresh process
 whose peak RSS is read with ``getrusage`` (``bench.rss``). Where the ``xai report`` command is
-not registered, the same process runs the audit behind it (``xai.audit.run_audit``) and writes
+not registered, the same process runs the audit behind it (``xai.runs.audit.run_audit``) and writes
 ``results.json`` and ``attributions.csv`` instead, and the results say so.
 
 ``python -m bench.scale --data D --model M --out O`` is that stand-in process.
@@ -46,7 +46,7 @@ def run_scale(workdir: Path, config: ScaleConfig, *,
         start = time.perf_counter()
         counts = write_scale_data(folder / "data", n, seed=config.seed)
         synth_s = time.perf_counter() - start
-        train = measure([sys.executable, "-m", "xai.cli", "train", "--data", str(folder / "data"),
+        train = measure([sys.executable, "-m", "xai", "train", "--data", str(folder / "data"),
                          "--out", str(folder / "model"), "--epochs", str(config.train_epochs),
                          "--seed", str(config.seed), "--quiet"])
         report = measure([*command["argv"](folder / "data", folder / "model", folder / "report"),
@@ -83,13 +83,13 @@ def write_scale_data(folder: Path, n_formulations: int, *, seed: int = 0) -> dic
 
 def report_command() -> dict:
     """How to run a report: the registered ``xai report`` command, or this module's stand-in."""
-    from xai.cli import COMMANDS, build_parser
+    from xai.commands.cli import COMMANDS, build_parser
 
     if "report" in COMMANDS:
         options = _report_options(build_parser())
 
         def argv(data: Path, model: Path, out: Path) -> list[str]:
-            args = [sys.executable, "-m", "xai.cli", "report", "--quiet"]
+            args = [sys.executable, "-m", "xai", "report", "--quiet"]
             for name, value in (("--data", data), ("--model", model), ("--out", out)):
                 if name in options:
                     args += [name, str(value)]
@@ -101,7 +101,7 @@ def report_command() -> dict:
         return [sys.executable, "-m", "bench.scale", "--data", str(data), "--model", str(model),
                 "--out", str(out)]
 
-    return {"runner": "`bench.scale` (`xai.audit.run_audit` and its JSON/CSV; `xai report` "
+    return {"runner": "`bench.scale` (`xai.runs.audit.run_audit` and its JSON/CSV; `xai report` "
                       "is not registered)",
             "argv": stand_in}
 
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from models.checkpoint import load_model
     from models.data import load_dataset
     from models.io import atomic_folder, write_json
-    from xai.audit import run_audit
+    from xai.runs.audit import run_audit
 
     torch.set_num_threads(2)
     model, dataset = load_model(args.model), load_dataset(args.data)

@@ -1,7 +1,7 @@
 """Shapley values: this project's exact and sampled estimators against shap's explainers.
 
 Every method explains the same recipes of each size, for one property, with the ``removed``
-absence (shap through ``xai.shap_reference``, which drives the plain Mixer forward with the same
+absence (shap through ``xai.checks.reference``, which drives the plain Mixer forward with the same
 absence definition). Single recipes are timed one call per recipe, so the median is over the
 recipes of a size. Errors are against this project's exact enumeration where it is run:
 ``max_abs_error`` is the largest |phi_j - exact_j| over the recipes' ingredients, and
@@ -22,10 +22,10 @@ from bench.fixture import Recipe, recipe_cases, recipes_of_size
 from bench.machine import load_average
 from bench.timing import profile_top, timed, timed_each
 from models.trained import TrainedModel
-from xai.attribution import Attribution
+from xai.attribution.results import Attribution
+from xai.attribution.shapley import shapley_values
 from xai.cases import Cases
-from xai.shap_reference import shap_reference
-from xai.shapley import shapley_values
+from xai.checks.reference import shap_reference
 
 SHAP_METHODS = ("kernel", "permutation", "exact")
 
@@ -142,7 +142,7 @@ def _to_target(mixer, singles: list[Cases], reference: dict | None,
                             target_std_error=config.se_target, seed=config.seed)
                       for c in singles])
     values = _stack(run.result)
-    drawn = [int(r.settings["permutations"][0]) for r in run.result]
+    drawn = [int(r.permutations[0]) for r in run.result]
     return {**run.to_dict(), "max_s": max(run.runs), "permutations": drawn,
             "cap": config.se_target_cap, "max_se_ratio": _max_se_ratio(values),
             **_errors(values, reference)}

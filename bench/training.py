@@ -124,7 +124,7 @@ def _samples_to(samples: Samples, device: str) -> Samples:
 def _demo(seed: int) -> dict:
     """``xai demo`` in a fresh process: wall time, peak memory and the model it printed."""
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as folder:
-        result = measure([sys.executable, "-m", "xai.cli", "demo", "--out",
+        result = measure([sys.executable, "-m", "xai", "demo", "--out",
                           str(Path(folder) / "demo"), "--seed", str(seed), "--quiet"])
     return {"wall_s": result["wall_s"], "peak_rss_mb": result["peak_rss_mb"],
             "returncode": result["returncode"], "runs": 1,

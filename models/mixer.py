@@ -13,8 +13,9 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from models.attention import Attention
 
 AMOUNT_ENCODINGS = ("multiply", "concat", "fourier")
 CODE_ACTIVATIONS = {"none": nn.Identity, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -59,50 +60,6 @@ class MixerConfig:
         return asdict(self)
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention with a key padding mask and an explicit-weights path."""
-
-    def __init__(self, dim: int, n_heads: int, dropout: float) -> None:
-        super().__init__()
-        self.n_heads = n_heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.out = nn.Linear(dim, dim)
-        self.dropout = dropout
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        key_mask: torch.Tensor,
-        *,
-        return_weights: bool = False,
-        first_query_only: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Attend over ``x`` (B, S, D); with ``first_query_only`` only token 0 asks, (B, 1, D)."""
-        B, S, D = x.shape
-        H = self.n_heads
-        if first_query_only:
-            w_q, w_kv = self.qkv.weight.split([D, 2 * D])
-            b_q, b_kv = self.qkv.bias.split([D, 2 * D])
-            q = F.linear(x[:, :1], w_q, b_q).view(B, 1, H, D // H).transpose(1, 2)
-            k, v = F.linear(x, w_kv, b_kv).view(B, S, 2, H, D // H).permute(2, 0, 3, 1, 4)
-        else:
-            q, k, v = self.qkv(x).view(B, S, 3, H, D // H).permute(2, 0, 3, 1, 4)
-        bias = torch.zeros(B, 1, 1, S, dtype=x.dtype, device=x.device)
-        bias = bias.masked_fill(~key_mask[:, None, None, :], float("-inf"))  # (B, 1, 1, S)
-        p = self.dropout if self.training else 0.0
-        if x.is_cuda and not return_weights:
-            weights = None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        else:
-            # On the CPU, for recipes of a few dozen tokens, the explicit softmax measured about
-            # 2.5x faster than scaled_dot_product_attention with a mask.
-            scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
-            weights = scores.softmax(-1)  # (B, H, Q, S) attention per head
-            y = F.dropout(weights, p, self.training) @ v
-            weights = weights if return_weights else None
-        return self.out(y.transpose(1, 2).reshape(B, q.shape[2], D)), weights
-
-
 class Block(nn.Module):
     """Attention and a feed-forward layer, each added to the residual stream."""
 
@@ -124,17 +81,23 @@ class Block(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        key_mask: torch.Tensor,
+        key_mask: torch.Tensor | None,
         *,
         return_weights: bool = False,
         first_query_only: bool = False,
+        qkv: torch.Tensor | None = None,
+        batched: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, S, D) -> (B, S, D), or (B, 1, D) for token 0 alone with ``first_query_only``."""
+        """(B, S, D) -> (B, S, D), or (B, 1, D) for token 0 alone with ``first_query_only``;
+        ``qkv``, ``batched``: see :meth:`Attention.forward`."""
         y, weights = self.attn(self.norm1(x), key_mask, return_weights=return_weights,
-                               first_query_only=first_query_only)
-        x = (x[:, :1] if first_query_only else x) + self.drop(y)
+                               first_query_only=first_query_only, qkv=qkv, batched=batched)
+        drop = (lambda t: t) if batched else self.drop
+        x = (x[:, :1] if first_query_only else x) + drop(y)
         if self.ffn is not None:
-            x = x + self.drop(self.ffn(self.norm2(x)))
+            y = drop(self.ffn(self.norm2(x)))
+            # without autograd x is a tensor of our own here and can be updated in place
+            x = x + y if torch.is_grad_enabled() else x.add_(y)
         return x, weights
 
 
@@ -209,6 +172,62 @@ class Mixer(nn.Module):
             parts += [angles.sin(), angles.cos()]
         return self.project(torch.cat(parts, dim=-1))
 
+    def token_states(
+        self,
+        property_ids: torch.Tensor,
+        ingredient_ids: torch.Tensor,
+        amounts: torch.Tensor,
+        *,
+        ingredient_vectors: torch.Tensor | None = None,
+        property_vectors: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, T+1, mixer_dim) input states: the property token, then one token per slot."""
+        if ingredient_vectors is None:
+            ingredient_vectors = self.ingredient_vectors(ingredient_ids)
+        if property_vectors is None:
+            property_vectors = self.property_embedding(property_ids)
+        tokens = self.encode_amounts(ingredient_vectors, amounts)  # (B, T, D)
+        return torch.cat([property_vectors.unsqueeze(1).to(tokens.dtype), tokens], dim=1)
+
+    def first_qkv(self, x: torch.Tensor) -> torch.Tensor | None:
+        """(..., 3 * mixer_dim): the first block's query/key/value projection of each token in
+        ``x`` (None for a Mixer without blocks). It acts on each token separately, so callers that
+        evaluate one recipe under many coalitions project each token once."""
+        if not len(self.blocks):
+            return None
+        block = self.blocks[0]
+        return block.attn.qkv(block.norm1(x))
+
+    def run_blocks(
+        self,
+        x: torch.Tensor,
+        *,
+        key_mask: torch.Tensor | None = None,
+        first_qkv: torch.Tensor | None = None,
+        return_attention: bool = False,
+        batched: bool = True,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Predictions (B,) from input states ``x`` (B, S, mixer_dim) whose token 0 is the
+        property token.
+
+        ``key_mask`` (B, S) is True for tokens that take part (None: all of them, which lets the
+        caller drop absent tokens instead of masking them). ``first_qkv`` (B, S, 3 * mixer_dim)
+        is the first block's projection of ``x`` when it is already known. ``batched`` uses the
+        batched attention kernel (:func:`models.attention.attend`); with ``return_attention``
+        also returns one (B, H, S, S) weight tensor per layer.
+        """
+        attention = []
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            # Only the property token's final state is read, so unless every attention map is
+            # wanted, the last block computes token 0 alone.
+            x, weights = block(x, key_mask, return_weights=return_attention,
+                               first_query_only=i == last and not return_attention,
+                               qkv=first_qkv if i == 0 else None, batched=batched)
+            attention.append(weights)
+        prediction = self.head(self.norm(x[:, 0])).squeeze(-1)
+        return (prediction, attention) if return_attention else prediction
+
     def forward(
         self,
         property_ids: torch.Tensor,
@@ -226,24 +245,36 @@ class Mixer(nn.Module):
         looked-up vectors (substitution experiments). With ``return_attention`` also returns one
         (B, H, T+1, T+1) weight tensor per layer; token 0 is the property token.
         """
-        if ingredient_vectors is None:
-            ingredient_vectors = self.ingredient_vectors(ingredient_ids)
-        if property_vectors is None:
-            property_vectors = self.property_embedding(property_ids)
-        tokens = self.encode_amounts(ingredient_vectors, amounts)  # (B, T, D)
-        x = torch.cat([property_vectors.unsqueeze(1), tokens], dim=1)  # (B, T+1, D)
-        present = torch.ones_like(mask[:, :1], dtype=torch.bool)
-        key_mask = torch.cat([present, mask.bool()], dim=1)  # (B, T+1)
-        attention = []
-        last = len(self.blocks) - 1
-        for i, block in enumerate(self.blocks):
-            # Only the property token's final state is read, so unless every attention map is
-            # wanted, the last block computes token 0 alone.
-            x, weights = block(x, key_mask, return_weights=return_attention,
-                               first_query_only=i == last and not return_attention)
-            attention.append(weights)
-        prediction = self.head(self.norm(x[:, 0])).squeeze(-1)
-        return (prediction, attention) if return_attention else prediction
+        x = self.token_states(property_ids, ingredient_ids, amounts,
+                              ingredient_vectors=ingredient_vectors,
+                              property_vectors=property_vectors)
+        return self.run_blocks(x, key_mask=_key_mask(mask), return_attention=return_attention,
+                               batched=False)
+
+    def property_output(
+        self,
+        property_ids: torch.Tensor,
+        ingredient_ids: torch.Tensor,
+        amounts: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        ingredient_vectors: torch.Tensor | None = None,
+        property_vectors: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The forward's predictions through the batched attention kernel, for the analysers'
+        many small forwards; equal to ``self(...)`` in eval mode to float tolerance and
+        differentiable with respect to ``amounts`` and the replacement vectors. Dropout is never
+        applied, in training mode either."""
+        x = self.token_states(property_ids, ingredient_ids, amounts,
+                              ingredient_vectors=ingredient_vectors,
+                              property_vectors=property_vectors)
+        return self.run_blocks(x, key_mask=_key_mask(mask))
+
+
+def _key_mask(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T+1): the property token always takes part, then the ingredient mask."""
+    present = torch.ones_like(mask[:, :1], dtype=torch.bool)
+    return torch.cat([present, mask.bool()], dim=1)
 
 
 def build_mixer(config: MixerConfig, *, seed: int) -> Mixer:

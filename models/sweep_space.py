@@ -26,13 +26,14 @@ import numpy as np
 import optuna
 
 from models.config import MODEL_KEYS, TRAIN_KEYS
+from models.errors import InputError
 from models.mixer import MixerConfig
 from models.training import TrainConfig
 
 PARAM_TYPES = ("categorical", "int", "float")
 
 
-class SpaceError(ValueError):
+class SpaceError(InputError):
     """A search-space file that cannot be used, naming the file and the problem."""
 
 

@@ -43,7 +43,7 @@ HOSTILE_PROPERTY = '"><img src=x onerror=alert(1)>'
 def small_demo(tmp_path_factory):
     """``xai demo --quick`` on 300 recipes and a few epochs: data, model and report folders
     (read-only: copy the report before changing it)."""
-    from xai.cli import main
+    from xai.commands.cli import main
 
     out = tmp_path_factory.mktemp("demo") / "demo"
     assert main(["demo", "--out", str(out), "--formulations", "300", "--epochs", "6",
@@ -58,7 +58,7 @@ def hostile_report(tiny_data_dir, tmp_path_factory):
     import pandas as pd
 
     from models.checkpoint import save_model
-    from xai.cli import main
+    from xai.commands.cli import main
 
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
@@ -96,7 +96,8 @@ def tiny_checkpoint(tiny_model, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_audit(tiny_model, tiny_dataset, tiny_checkpoint):
     """``run_audit`` with the quick options on the tiny model and data (do not modify)."""
-    from xai.audit import AuditOptions, run_audit
+    from xai.runs.audit import run_audit
+    from xai.runs.settings import AuditSettings
 
     return run_audit(tiny_model, tiny_dataset, model_dir=tiny_checkpoint,
-                     options=AuditOptions.quick(max_cases=60))
+                     settings=AuditSettings.quick(max_cases=60))

@@ -9,7 +9,7 @@ def row(function: str, share: float) -> dict:
 
 def test_profiles_are_tabled_read_and_marked_when_behind_a_miss():
     top = [row("<built-in method torch.baddbmm>", 0.3), row("<built-in method linear>", 0.5),
-           row("xai/coalitions.py:242(game)", 0.2)]
+           row("xai/attribution/coalitions.py:242(game)", 0.2)]
     results = {"shapley": {"profile": {"batch": {"players": 10, "recipes": 1000, "top": top}}},
                "ig": {"n_recipes": 200, "profile": top}}
     missed = Verdict("t", "f", "missed", "m", "shapley.batch")

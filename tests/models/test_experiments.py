@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from models.ablation import RARE, ablation, cut_rare_ingredients, parse_variant
+from models.ablation import ablation, parse_variant
 from models.cv import cross_validate, cv_splits
 from models.data import Dataset
 from models.experiments import (
@@ -23,6 +23,7 @@ from models.experiments import (
 )
 from models.learning_curve import learning_curve, nested_training_sets
 from models.pipeline import measured_formulations
+from models.rare_ingredients import RARE, cut_rare_ingredients
 from models.splits import random_split
 from models.training import TrainConfig
 

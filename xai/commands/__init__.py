@@ -1,1 +1,1 @@
-"""Sub-commands of ``xai``; each module has ``add_parser(subparsers, common)``."""
+"""The ``xai`` command line: one module per sub-command."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xai.cli import UsageError
+from models.outputs import check_output
+from xai.commands.errors import UsageError
 
 BASELINES = ("random", "tpe")
 
@@ -60,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
     from models.checkpoint import load_model
     from models.data import load_dataset
-    from models.io import atomic_folder
+    from models.io import atomic_folder, safe_for_spreadsheets
     from reports.design_page import render_design_page
-    from xai.design import DesignConfig, DesignError, design, strict_json
+    from xai.inverse import DesignConfig, DesignError, design, strict_json
 
     baselines = _baselines(args.baselines)
     config = DesignConfig(
@@ -74,14 +75,15 @@ def run(args: argparse.Namespace) -> int:
         methods=("nsga2", *baselines), pop_size=args.pop_size, margin=args.margin,
         range_slack=args.range_slack,
     )
+    check_output(args.out, "design", inputs=[args.data, args.model])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
     try:
         result = design(model, dataset, args.target, config)
     except DesignError as err:
         raise UsageError(str(err)) from None
-    with atomic_folder(args.out) as tmp:
-        result.frame().to_csv(tmp / "designs.csv", index=False)
+    with atomic_folder(args.out, kind="design") as tmp:
+        safe_for_spreadsheets(result.frame()).to_csv(tmp / "designs.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data))
         text = strict_json(summary)

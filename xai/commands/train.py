@@ -7,11 +7,8 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.checkpoint import save_model
-from models.config import load_config
-from models.data import load_dataset
-from models.pipeline import fit_model
-from models.training import TrainConfig
+from models.outputs import check_output
+from xai.commands.arguments import nonnegative_int, positive_int
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -19,12 +16,19 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
     p.add_argument("--config", type=Path, help="TOML file with [model] and [train] tables")
-    p.add_argument("--seed", type=int, help="seed for the split, initialisation and batches")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs")
+    p.add_argument("--seed", type=nonnegative_int,
+                   help="seed for the split, initialisation and batches")
+    p.add_argument("--epochs", type=positive_int, help="maximum number of epochs")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "checkpoint", inputs=[args.data, args.config])
+    from models.checkpoint import save_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.pipeline import fit_model
+    from models.training import TrainConfig
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     train_config = replace(train_config, **overrides)

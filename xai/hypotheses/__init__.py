@@ -1,0 +1,1 @@
+"""Named, testable statements about the representations, each with a statistic and a verdict."""

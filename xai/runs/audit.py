@@ -1,0 +1,343 @@
+"""The stage-2 run behind ``xai report``: every analysis of a trained model, as one JSON-able dict.
+
+:func:`run_audit` calls the analysers on a capped, seeded sample of test cases (so a report on
+the built-in data takes well under a minute) and returns a plain dict: the data summary,
+accuracy with the test predictions for parity plots and a baseline comparison on the model's own
+split, attention, attributions with their checks, representations, substitution experiments,
+hypothesis verdicts, learning dynamics, experiment results found in a folder, the review cases,
+and provenance. Every number is kept exact; non-finite values become ``None`` (JSON ``null``).
+Nothing here draws or writes files: ``reports`` lays the dict out.
+
+A section whose analysis fails is kept as ``{"available": False, "reason": ...}`` so one broken
+analysis does not cost the whole audit; ``results["problems"]`` lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.data import Dataset
+from models.pipeline import dataset_hash, evaluate
+from models.summary import summarize
+from models.trained import TrainedModel
+from xai.attribution.results import Attribution
+from xai.cases import Cases, auto_absence
+from xai.runs import audit_attributions as explain
+from xai.runs.explain import ExplainResult
+from xai.runs.explain import explain as run_explain
+from xai.runs.settings import AuditSettings
+
+SCHEMA_VERSION = 1
+PACKAGES = ("mixer-xai", "torch", "numpy", "pandas", "scipy", "scikit-learn", "captum", "shap",
+            "umap-learn", "matplotlib", "jinja2", "safetensors")
+UNITS = ("Attributions, model-unit predictions and prediction changes are in each property's "
+         "standardised model units (after the log transform where one applies); measured and "
+         "predicted values and accuracy metrics are in original units.")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`run_audit` found: the JSON-able ``results`` and the long attribution table
+    (None when the attributions could not be computed)."""
+
+    results: dict
+    attributions: pd.DataFrame | None
+
+
+@dataclass
+class _Run:
+    """Bookkeeping while sections are computed: timings and problems."""
+
+    say: Callable[[str], None]
+    timings: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def section(self, name: str, compute: Callable[[], dict]) -> dict:
+        self.say(f"  {name}")
+        start = time.perf_counter()
+        try:
+            out = compute()
+        except ImportError as err:
+            out = {"available": False, "reason": f"analysis not installed ({err})"}
+            self.problems.append(f"{name}: {out['reason']}")
+        except Exception as err:  # an analysis bug must not cost the rest of the report
+            out = {"available": False, "reason": f"failed: {type(err).__name__}: {err}"}
+            self.problems.append(f"{name}: {out['reason']}")
+        self.timings[name] = time.perf_counter() - start
+        return out
+
+
+def run_audit(
+    model: TrainedModel,
+    dataset: Dataset,
+    *,
+    model_dir: str | Path | None = None,
+    settings: AuditSettings | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Audit:
+    """Run every analysis on ``model`` and ``dataset``.
+
+    ``settings`` default to :class:`~xai.runs.settings.AuditSettings`; an absence left at None
+    ("auto") is resolved here, once, from the explained cases (balance when they hold the
+    data's balance ingredient, else removed), and results record the resolved settings.
+    ``model_dir`` (the checkpoint folder) is hashed for provenance; ``say`` receives one line
+    per section as it starts.
+    """
+    settings = settings or AuditSettings()
+    run = _Run(say or (lambda _: None))
+    started = datetime.now(UTC)
+    groups = dataset.ingredient_groups()
+    selection = explain.select_cases(model, dataset, max_cases=settings.max_cases,
+                                     review_formulations=settings.review_formulations,
+                                     seed=settings.seed, absence=settings.explain.absence)
+    cases = selection.cases
+    if settings.explain.absence is None:
+        settings = settings.with_absence(auto_absence(cases))
+    absence = settings.explain.absence
+    results: dict = {"schema_version": SCHEMA_VERSION, "units": UNITS,
+                     "options": settings.to_dict()}
+    results["data"] = run.section("data", lambda: _data(dataset))
+    results["accuracy"] = run.section("accuracy", lambda: _accuracy(model, dataset, settings))
+    state: dict = {}
+
+    def attributions() -> dict:
+        result = run_explain(model, cases, settings.explain, truth=dataset.truth)
+        state["explained"] = result
+        state["interactions"] = explain.review_interactions(
+            model, cases.select(selection.review_rows), absence=absence,
+            max_players=settings.explain.interaction_max_players)
+        return {
+            "absence": str(absence),
+            "balance_ingredient": cases.balance_ingredient,
+            "sampled": {"pool": selection.pool, "n_candidates": selection.n_candidates,
+                        "n_cases": len(cases), "n_formulations": len(set(cases.formulation_ids)),
+                        "n_review_formulations": len(selection.review_ids)},
+            **explain.explain_summary(result, cases),
+            "strongest_interactions": explain.strongest_pairs(result.interactions),
+            "reference_check": _reference_check(model, cases, result, settings),
+        }
+
+    results["attributions"] = run.section("attributions", attributions)
+    explained = state.get("explained")
+    missing = {"available": False, "reason": "the attributions could not be computed"}
+    results["attention"] = missing if explained is None else run.section(
+        "attention", lambda: explain.attention_section(
+            model, cases, explained.attention, selection.review_rows,
+            n_samples=settings.attention_samples))
+    results["review"] = missing if explained is None else run.section("review", lambda: {
+        "cases": explain.review_cases(model, cases, selection.review_rows,
+                                      explained.attributions["ig"],
+                                      explained.attributions["shapley"],
+                                      state["interactions"], groups),
+        "absence": str(absence), "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
+    })
+    represented = run.section("representations", lambda: _represent(model, dataset, settings))
+    for key in ("representations", "substitution", "hypotheses", "dynamics"):
+        results[key] = represented.get(key, represented)
+    results["dynamics"] = _dynamics(model, results["dynamics"])
+    results["experiments"] = run.section("experiments", lambda: read_experiments(
+        settings.experiments))
+    results["provenance"] = _provenance(model, dataset, model_dir, settings, started,
+                                        run.timings)
+    results["problems"] = run.problems
+    table = None
+    if explained is not None:
+        table = attribution_frame(explained.attributions["ig"],
+                                  explained.attributions["shapley"], groups)
+    return Audit(results=jsonable(results), attributions=table)
+
+
+def _reference_check(model: TrainedModel, cases: Cases, result: ExplainResult,
+                     settings: AuditSettings) -> dict:
+    """Our Shapley values and Integrated Gradients on a seeded sample of the cases against
+    shap's ExactExplainer and captum's IntegratedGradients, under the same absence."""
+    from xai.checks.reference import reference_check
+
+    if settings.reference_cases < 1:
+        off = {"available": False, "reason": "turned off (reference_cases = 0)"}
+        return {"shap": off, "captum": dict(off)}
+    return reference_check(model.mixer, cases, shapley=result.attributions["shapley"],
+                           ig=result.attributions["ig"], n_cases=settings.reference_cases,
+                           max_players=settings.reference_max_players,
+                           ig_steps=settings.reference_ig_steps, seed=settings.seed)
+
+
+def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]) -> pd.DataFrame:
+    """Both attribution sets as one long table: one row per formulation x property x
+    ingredient x method (``ig`` or ``shapley``), with the ingredient's group."""
+    frame = pd.concat([ig.to_frame(), shap.to_frame()], ignore_index=True)
+    frame["method"] = frame["method"].where(frame["method"] == "ig", "shapley")
+    frame.insert(3, "group", frame["ingredient"].map(lambda name: groups.get(name, "")))
+    frame["units"] = "standardised model units"
+    return frame
+
+
+def jsonable(value):
+    """``value`` with numpy types as Python ones and NaN / infinity as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def read_experiments(folder: str | Path | None) -> dict:
+    """Every ``*.json`` result in ``folder`` (written by ``xai experiment`` / ``xai sweep``),
+    keyed by file name; files that are not valid JSON are listed under ``unreadable``."""
+    if folder is None:
+        return {"available": False, "reason": "no --experiments folder given", "results": {}}
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {"available": False, "reason": f"{folder} is not a folder", "results": {}}
+    found, unreadable = {}, []
+    for file in sorted(folder.rglob("*.json")):
+        try:
+            found[str(file.relative_to(folder))] = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            unreadable.append(f"{file.name}: {err}")
+    return {"available": bool(found), "folder": str(folder), "results": found,
+            "unreadable": unreadable,
+            "reason": "" if found else f"no JSON results in {folder}"}
+
+
+def _data(dataset: Dataset) -> dict:
+    summary = summarize(dataset).to_dict()
+    groups = dataset.ingredient_groups()
+    by_group: dict[str, int] = {}
+    for name in dataset.ingredient_names:
+        by_group[groups.get(name, "")] = by_group.get(groups.get(name, ""), 0) + 1
+    return {
+        **summary,
+        "root": str(dataset.root),
+        "ingredient_groups": groups,
+        "ingredients_per_group": by_group,
+        "property_groups": dataset.property_groups(),
+        "property_transforms": dataset.property_transforms(),
+        "has_truth": dataset.truth is not None,
+    }
+
+
+def _accuracy(model: TrainedModel, dataset: Dataset, settings: AuditSettings) -> dict:
+    split = model.split
+    if split is None:
+        return {"available": False, "reason": "the checkpoint has no split.json"}
+    metrics = evaluate(model, dataset, split)
+    test = dataset.measurements[dataset.measurements["formulation_id"].isin(set(split.test))]
+    test = test[test["property"].isin(model.properties)].reset_index(drop=True)
+    recipes = dataset.recipes()
+    predicted = model.predict([recipes[f] for f in test["formulation_id"]],
+                              test["property"].tolist()) if len(test) else np.zeros(0)
+    parity = {}
+    for prop in model.properties:
+        here = (test["property"] == prop).to_numpy()
+        parity[prop] = {"measured": test["value"].to_numpy()[here].tolist(),
+                        "predicted": np.asarray(predicted)[here].tolist(),
+                        "formulation_ids": test["formulation_id"][here].tolist()}
+    out = {**metrics, "parity": parity,
+           "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
+                     "n_validation": len(split.validation), "n_test": len(split.test)}}
+    if settings.baselines:
+        from models.baselines import baseline_metrics
+
+        out["baselines"] = baseline_metrics(dataset, split, seed=settings.seed)
+    return out
+
+
+def _represent(model: TrainedModel, dataset: Dataset, settings: AuditSettings) -> dict:
+    from xai.runs.represent import represent
+
+    ids = None
+    if model.split is not None and len(model.split.test) > settings.represent_formulations:
+        rng = np.random.default_rng(settings.seed)
+        ids = sorted(rng.choice(list(model.split.test), settings.represent_formulations,
+                                replace=False).tolist())
+    result = represent(model, dataset, formulation_ids=ids, settings=settings.represent,
+                       seed=settings.seed)
+    d = result.to_dict()
+    g = result.ingredients
+    d["ingredients"]["distances"] = g.distances().tolist()
+    d["properties"]["distances"] = result.properties.distances().tolist()
+    return {
+        "representations": {"ingredients": d["ingredients"], "properties": d["properties"],
+                            "truth": d["truth"], "settings": d["settings"], "units": d["units"]},
+        "substitution": {"ingredients": d["substitution"],
+                         "properties": d["property_substitution"]},
+        "hypotheses": {"verdicts": d["hypotheses"], "correction": d["settings"]["correction"],
+                       "truth": (d["truth"] or {}).get("hypotheses")},
+        "dynamics": d["dynamics"],
+    }
+
+
+def _dynamics(model: TrainedModel, embedding: dict) -> dict:
+    """Loss curves from the training history beside the embedding dynamics (when snapshots
+    were kept)."""
+    h = model.history
+    return {
+        "epochs": [e.get("epoch") for e in h.epochs],
+        "train_loss": [e.get("train_loss") for e in h.epochs],
+        "validation_loss": [e.get("validation_loss") for e in h.epochs],
+        "lr": [e.get("lr") for e in h.epochs],
+        "best_epoch": h.best_epoch,
+        "stop_reason": h.stop_reason,
+        "embeddings": embedding,
+    }
+
+
+def _provenance(model: TrainedModel, dataset: Dataset, model_dir, settings: AuditSettings,
+                started: datetime, timings: dict) -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    checkpoint = None
+    if model_dir is not None and (Path(model_dir) / "model.safetensors").is_file():
+        checkpoint = _sha256(Path(model_dir) / "model.safetensors")
+    data_hash = dataset_hash(dataset)
+    trained_on = (model.provenance or {}).get("data_hash")
+    return {
+        "created": started.isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "seeds": {"training": model.train_config.seed,
+                  "split": None if model.split is None else model.split.seed,
+                  "audit": settings.seed},
+        "config": {"mixer": model.mixer.config.to_dict(), "train": model.train_config.to_dict(),
+                   "audit": settings.to_dict()},
+        "data": {"root": str(dataset.root), "hash": data_hash, "trained_on_hash": trained_on,
+                 "same_as_training": None if trained_on is None else trained_on == data_hash},
+        "checkpoint": {"path": None if model_dir is None else str(model_dir),
+                       "sha256": checkpoint},
+        "timings_seconds": dict(timings),
+    }
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

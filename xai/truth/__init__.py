@@ -1,0 +1,2 @@
+"""Scores against a synthetic dataset's ``truth.json``: attributions, representations and
+hypothesis verdicts."""
