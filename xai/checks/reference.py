@@ -147,7 +147,7 @@ def captum_reference(
     """Integrated Gradients (N, T) from ``captum.attr.IntegratedGradients`` with ``n_steps``
     steps of ``method``, on the amount path and baseline that ``absence`` sets for
     :func:`xai.attribution.integrated_gradients.integrated_gradients`; standardised model
-    units. Method ``captum_ig``; ``settings["delta"]`` (N,) is captum's completeness gap."""
+    units. Method ``captum_ig``; ``delta`` (N,) is captum's completeness gap."""
     from captum.attr import IntegratedGradients
 
     absence = as_absence(absence)
@@ -185,8 +185,8 @@ def captum_reference(
         method="captum_ig", absence=absence, formulation_ids=cases.formulation_ids,
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=out, prediction=prediction, baseline=baseline, std_errors=None,
-        settings={"units": "standardised model output", "n_steps": n_steps, "rule": method,
-                  "delta": delta.detach().double().numpy()},
+        delta=delta.detach().double().numpy(),
+        settings={"units": "standardised model output", "n_steps": n_steps, "rule": method},
     )
 
 
@@ -213,7 +213,8 @@ def reference_check(
     absence = shapley.absence
     slots = player_slots(cases, absence)
     n_players = np.array([len(s) for s in slots])
-    exact = np.asarray(shapley.settings.get("exact", np.ones(len(cases), dtype=bool)), dtype=bool)
+    exact = (np.ones(len(cases), dtype=bool) if shapley.exact is None
+             else np.asarray(shapley.exact, dtype=bool))
     pool = np.flatnonzero((n_players >= 1) & (n_players <= max_players) & exact)
     if len(pool) == 0:
         none = {"available": False, "reason": f"no explained case has 1 to {max_players} "

@@ -51,6 +51,10 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--absence", choices=AUDIT_ABSENCES, default="auto",
                    help="what an absent ingredient means (auto: balance when the data name a "
                         "balance ingredient, else removed)")
+    p.add_argument("--reference-cases", type=nonnegative_int,
+                   help="cases whose Shapley values and IG are cross-checked against shap and "
+                        f"captum (default {defaults.reference_cases}, 6 with --quick; 0 skips "
+                        "the check, which costs about 20 s of shap's compilation per process)")
     p.add_argument("--no-baselines", action="store_true",
                    help="skip fitting the bag-of-amounts baselines")
     p.add_argument("--quick", action="store_true",
@@ -68,7 +72,8 @@ def audit_settings(args: argparse.Namespace) -> AuditSettings:
         raise UsageError("--max-cases must be at least 1")
     if args.review_pages is not None and args.review_pages < 0:
         raise UsageError("--review-pages must be at least 0")
-    given = {"max_cases": args.max_cases, "review_formulations": args.review_pages}
+    given = {"max_cases": args.max_cases, "review_formulations": args.review_pages,
+             "reference_cases": args.reference_cases}
     changes = {k: v for k, v in given.items() if v is not None}
     if args.no_baselines:
         changes["baselines"] = False

@@ -83,7 +83,7 @@ def test_captum_agrees_with_our_integrated_gradients(absence):
     # the balance amount (total minus the players) is summed in another order: rounding
     np.testing.assert_allclose(ref.prediction, ours.prediction, rtol=0, atol=1e-7)
     np.testing.assert_allclose(ref.baseline, ours.baseline, rtol=0, atol=1e-7)
-    assert np.abs(ref.settings["delta"]).max() < 1e-8
+    assert np.abs(ref.delta).max() < 1e-8
 
 
 @pytest.mark.slow
@@ -115,3 +115,13 @@ def test_reference_check_without_a_small_case_is_unavailable():
     ig = integrated_gradients(mixer, cases, max_steps=8)
     check = reference_check(mixer, cases, shapley=shapley, ig=ig, max_players=8)
     assert check["shap"]["available"] is False and check["captum"]["available"] is False
+
+
+def test_reference_check_samples_only_enumerated_cases():
+    mixer = small_mixer()
+    cases = make_cases(sizes=(3, 6, 4, 7), balance=(-1, -1, -1, -1))
+    shapley = shapley_values(mixer, cases, absence="removed", exact_max=4, n_permutations=8)
+    ig = integrated_gradients(mixer, cases, absence="removed")
+    check = reference_check(mixer, cases, shapley=shapley, ig=ig, n_cases=50, max_players=10)
+    assert check["shap"]["n_cases"] == int(shapley.exact.sum()) < len(cases)
+    assert check["shap"]["max_abs_difference"] < 1e-8

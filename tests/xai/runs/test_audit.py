@@ -102,3 +102,15 @@ def test_read_experiments(tmp_path):
     assert found["available"] and list(found["results"]) == ["cv.json"]
     assert len(found["unreadable"]) == 1 and "broken.json" in found["unreadable"][0]
     assert read_experiments(None)["available"] is False
+
+
+def test_every_audit_cross_checks_a_sample_against_shap_and_captum(tiny_audit):
+    check = tiny_audit.results["attributions"]["reference_check"]
+    shap, captum = check["shap"], check["captum"]
+    assert shap["reference"] == "shap.ExactExplainer" and shap["n_cases"] > 0
+    assert captum["reference"] == "captum.attr.IntegratedGradients"
+    assert shap["absence"] == captum["absence"] == tiny_audit.results["attributions"]["absence"]
+    largest = max(abs(v) for v in shap["reference_values"])
+    assert shap["max_abs_difference"] < 1e-6 * max(largest, 1.0)  # exact against exact
+    # the quick audit caps our IG at 32 steps: agreement to its own quadrature tolerance
+    assert captum["max_abs_difference"] < 1e-2 * max(abs(v) for v in captum["reference_values"])
