@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick lint clean
+.PHONY: demo test bench bench-quick lint docs clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -25,6 +25,16 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+# API reference from the docstrings, into docs/api (git-ignored). The packages' curated
+# __all__ hides their modules from pdoc, so xai's sub-packages and modules are named as well.
+XAI_PACKAGES := $(subst /,.,$(patsubst %/__init__.py,%,$(sort $(wildcard xai/*/__init__.py))))
+XAI_MODULES := $(subst /,.,$(patsubst %.py,%,$(filter-out xai/__init__.py xai/__main__.py,\
+	$(sort $(wildcard xai/*.py)))))
+
+docs: $(STAMP)
+	rm -rf docs/api
+	$(VENV)/bin/pdoc --docformat numpy --output-directory docs/api models xai $(XAI_MODULES) $(XAI_PACKAGES) reports
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check models xai reports tests bench

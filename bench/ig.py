@@ -100,10 +100,10 @@ def _ours(mixer, cases: Cases, config: IGConfig, device: str) -> dict:
         return {"error": f"{type(err).__name__}: {err}"}
     result = run.result
     spread = result.prediction - result.baseline
-    delta = np.abs(result.settings["delta"])
-    steps = np.asarray(result.settings["n_steps"])
+    delta = np.abs(result.delta)
+    steps = np.asarray(result.n_steps)
     return {**run.to_dict(), "recipes_per_s": len(cases) / run.median,
-            "converged": float(np.mean(result.settings["converged"])),
+            "converged": float(np.mean(result.converged)),
             "steps": {str(int(s)): int(c) for s, c in zip(*np.unique(steps, return_counts=True),
                                                           strict=True)},
             "median_rel_delta": float(np.median(delta / np.abs(spread))),
@@ -194,11 +194,11 @@ def _pairs(mixer, model: TrainedModel, pool: list[Recipe], config: IGConfig, dev
                     device=device, budget_s=config.repeat_budget_s)
     except Exception as err:
         return {"n_pairs": len(cases), "error": f"{type(err).__name__}: {err}"}
-    settings = run.result.settings
+    result = run.result
     return {"n_pairs": len(cases), "n_recipes": len(recipes), "properties": properties,
             **run.to_dict(), "pairs_per_s": len(cases) / run.median,
-            "converged": float(np.mean(settings["converged"])),
-            "mean_steps": float(np.mean(settings["n_steps"]))}
+            "converged": float(np.mean(result.converged)),
+            "mean_steps": float(np.mean(result.n_steps))}
 
 
 def _public(ours: dict) -> dict:

@@ -219,7 +219,7 @@ def _mean_sd(values: Sequence[float]) -> dict:
 
 def render(summary: dict, meta: dict) -> str:
     """The "real data" section of BENCHMARKS.md."""
-    lines = ["## 6. Real data: the Mixer with its small-data defaults against tree baselines", "",
+    lines = ["## 7. Real data: the Mixer with its small-data defaults against tree baselines", "",
              f"Written by `python -m bench.real_data` on {meta['date']} ({meta['command']}). "
              "Per set and split seed: a random 80 / 20 split by recipe; the Mixer with the plan "
              "`xai train` picks by size (under 1,000 recipes: 5-member cross-fitted ensemble, "

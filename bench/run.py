@@ -35,6 +35,7 @@ from bench.machine import describe_machine, load_average, wait_for_quiet
 from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, render
 from bench.scale import run_scale
 from bench.shapley import run_shapley
+from bench.startup import run_startup
 from bench.training import run_training
 from models.io import atomic_file, dumps_json
 
@@ -113,6 +114,8 @@ def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
             return run_training(workdir, settings.training, device=device)[0]
         if name == "scale":
             return run_scale(workdir, settings.scale)
+        if name == "startup":
+            return run_startup(settings.startup)
         trained = bench_model(workdir, epochs=settings.model_epochs)
         pool = recipe_pool(settings.pool)
         if name == "shapley":

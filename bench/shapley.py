@@ -142,7 +142,7 @@ def _to_target(mixer, singles: list[Cases], reference: dict | None,
                             target_std_error=config.se_target, seed=config.seed)
                       for c in singles])
     values = _stack(run.result)
-    drawn = [int(r.settings["permutations"][0]) for r in run.result]
+    drawn = [int(r.permutations[0]) for r in run.result]
     return {**run.to_dict(), "max_s": max(run.runs), "permutations": drawn,
             "cap": config.se_target_cap, "max_se_ratio": _max_se_ratio(values),
             **_errors(values, reference)}

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from models.baselines import BASELINES
+from models.choices import CV_METHODS
 from models.data import Dataset
 from models.experiments import (
     MIXER,
@@ -33,7 +34,7 @@ from models.splits import Split, kfold_splits, random_split
 from models.structured_splits import STRUCTURED, structured_splits
 from models.training import TrainConfig
 
-METHODS = ("kfold", "random")
+METHODS = CV_METHODS
 METRICS = ("rmse", "mae", "r2")
 VERDICTS = {"a lower": "mixer better", "b lower": "baseline better"}
 

@@ -205,8 +205,8 @@ def load_dataset(
     tables = {name: read_table(root, name, problems) for name in TABLE_NAMES}
     required = REQUIRED_TABLES if require_measurements else ("formulations",)
     for name in required:
-        both = (root / f"{name}.csv").exists() and (root / f"{name}.parquet").exists()
-        if tables[name] is None and not both:
+        present = (root / f"{name}.csv").exists() or (root / f"{name}.parquet").exists()
+        if tables[name] is None and not present:  # else reading it already said what is wrong
             problems.append(Problem(f"{name}.csv", None, f"required file is missing (expected "
                                                          f"{name}.csv or {name}.parquet)"))
 
@@ -280,6 +280,10 @@ def _recipes(
     pairs = pairs.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     by_recipe = pairs.groupby("formulation_id", sort=False)
     first_line = {str(f): int(n) for f, n in by_recipe["line"].min().items()}
+    totals = by_recipe["amount"].sum()
+    for f, total in totals[~np.isfinite(totals.to_numpy())].items():
+        problems.append(Problem(table.file, first_line[f], f"the amounts of formulation "
+                                                           f"{quote(f)} sum to {total}"))
 
     if max_ingredients is not None:
         sizes = by_recipe.size()

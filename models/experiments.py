@@ -19,14 +19,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+import torch
 from tqdm.auto import tqdm
 
 from models.baselines import BASELINES, metrics_from_predictions, predict_baselines
 from models.data import Dataset
+from models.intervals import t_interval, t_test_pvalue
 from models.pipeline import fit_model
 from models.rare_ingredients import cut_rare_ingredients
 from models.splits import Split
+from models.threads import configure_threads, per_worker
 from models.training import TrainConfig
 
 MIXER = "mixer"
@@ -109,8 +111,9 @@ def run_tasks(
 ) -> list[dict]:
     """Run every task and return their records in task order.
 
-    With ``jobs > 1`` the tasks run in that many fresh (spawned) processes with one torch thread
-    each; results do not depend on ``jobs`` beyond floating-point summation order.
+    With ``jobs > 1`` the tasks run in that many fresh (spawned) processes that share this
+    process's torch threads (at least one each); results do not depend on ``jobs`` beyond
+    floating-point summation order.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -122,20 +125,16 @@ def run_tasks(
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                                 initializer=_one_thread) as pool:
+        workers = min(jobs, len(tasks))
+        threads = per_worker(torch.get_num_threads(), workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=configure_threads, initargs=(threads,)) as pool:
             futures = {pool.submit(score_split, dataset, task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 records[futures[future]] = future.result()
                 bar.update()
     bar.close()
     return [r for r in records if r is not None]
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 # ------------------------------------------------------------------------------- statistics
@@ -167,25 +166,26 @@ def paired_difference(
         return result
     sd = float(d.std(ddof=1))
     result["sd"] = sd
-    result["ci"], result["p_value"] = _t_interval(d.mean(), sd * math.sqrt(1 / n), n, confidence)
+    result["ci"], result["p_value"] = _t_interval(d, confidence, 0.0)
     chosen = result["ci"]
     if test_train_ratio is not None:
-        scale = sd * math.sqrt(1 / n + test_train_ratio)
         result["ci_corrected"], result["p_value_corrected"] = _t_interval(
-            d.mean(), scale, n, confidence
-        )
+            d, confidence, test_train_ratio)
         chosen = result["ci_corrected"]
     result["verdict"] = ("a lower" if chosen[1] < 0 else "b lower" if chosen[0] > 0
                          else "no clear difference")
     return result
 
 
-def _t_interval(mean: float, se: float, n: int, confidence: float) -> tuple[list[float], float]:
-    if se == 0:
-        return [float(mean), float(mean)], (0.0 if mean != 0 else 1.0)
-    q = stats.t.ppf(0.5 + confidence / 2, df=n - 1)
-    p = 2 * stats.t.sf(abs(mean) / se, df=n - 1)
-    return [float(mean - q * se), float(mean + q * se)], float(p)
+def _t_interval(d: np.ndarray, confidence: float,
+                correction: float) -> tuple[list[float], float]:
+    """[low, high] and the two-sided p-value from :func:`models.intervals.t_interval`; with
+    no spread at all the p-value is 0 for a non-zero mean and 1 for a zero one."""
+    interval = t_interval(d, confidence=confidence, correction=correction)
+    p = t_test_pvalue(d, correction=correction)
+    if math.isnan(p):  # every difference the same
+        p = 0.0 if interval.estimate != 0 else 1.0
+    return [interval.low, interval.high], p
 
 
 def metric_table(records: Sequence[dict], metric: str = "rmse") -> dict[str, dict[str, list]]:

@@ -1,5 +1,6 @@
 """Small file helpers shared by every stage: strict JSON that numpy can write (no NaN or
-Infinity tokens), and outputs that appear all at once or not at all."""
+Infinity tokens), cells safe for spreadsheets, and outputs that appear all at once or not at all
+(the rules for folder outputs are in :mod:`models.outputs`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from models.outputs import check_output, claimed_kind, release, replace_folder, write_marker
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def to_jsonable(value):
@@ -24,6 +31,43 @@ def to_jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (starting with ``= + - @``, a tab or a
+    carriage return) gets a leading ``'``, unless it is a number; anything else is unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """Undo :func:`neutralise_cell` on a cell read back from a sheet."""
+    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells, column names and index labels are neutralised
+    (CSV injection), ready for ``to_csv``; numbers are untouched."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    if out.index.dtype == object:
+        out.index = [neutralise_cell(i) for i in out.index]
+    return out
 
 
 def strict_json(value):
@@ -63,27 +107,33 @@ def write_json(file: str | Path, data, *, compact: bool = False) -> None:
 
 
 @contextmanager
-def atomic_folder(path: str | Path) -> Iterator[Path]:
+def atomic_folder(path: str | Path, kind: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``path`` that replaces ``path`` when the block succeeds.
 
-    On any error (or interruption) the temporary folder is removed and ``path`` is untouched.
+    ``path`` must be missing, empty, or an earlier output of the same ``kind`` (see
+    :func:`models.outputs.check_output`, which commands call before any work; without that
+    call the check and the lock happen here, with ``kind`` defaulting to ``"output"``). The
+    new folder carries the marker that lets a later run replace it. On any error (or
+    interruption) the temporary folder is removed and ``path`` is untouched; a kill at any
+    instant leaves the whole old or the whole new folder.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    kind = kind or claimed_kind(path) or "output"
+    if claimed_kind(path) is None:
+        check_output(path, kind)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; outputs get the usual mode
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_marker(tmp, kind)
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; outputs get the usual mode
+        replace_folder(tmp, target)
+    finally:
+        release(path)
 
 
 @contextmanager

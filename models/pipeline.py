@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from models.data import Dataset
+from models.data import DataError, Dataset, Problem
 from models.descriptors import descriptor_options, fill_descriptors
 from models.encoding import Encoder
 from models.metrics import regression_metrics
@@ -45,7 +45,14 @@ def fit_model(
     ``on_epoch`` is passed to :func:`models.training.train` (pruning in sweeps).
     """
     train_config = train_config or TrainConfig()
-    split = split or random_split(measured_formulations(dataset), seed=train_config.seed)
+    if split is None:
+        measured = measured_formulations(dataset)
+        try:
+            split = random_split(measured, seed=train_config.seed)
+        except ValueError:
+            raise DataError(dataset.root, [Problem(
+                "measurements.csv", None, f"{len(measured)} measured formulations are too few "
+                "to train on: a train, validation and test split needs at least 3")]) from None
     recipes = dataset.recipes()
     train_rows = _rows(dataset.measurements, split.train)
     max_ingredients = max(

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.choices import STRUCTURED_SPLITS
 from models.data import Dataset
 from models.pipeline import measured_formulations
 from models.splits import Split
 
-STRUCTURED = ("ingredient", "group", "size")
+STRUCTURED = STRUCTURED_SPLITS
 MAX_TEST_SHARE = 0.5
 
 

@@ -37,15 +37,13 @@ linearised per-ingredient effect (``main_effects``) for scoring attributions.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from models.io import atomic_folder
 from models.synth_catalogue import CHANNELS, Catalogue, build_catalogue
 from models.synth_properties import (
     FORMULAS,
@@ -307,29 +305,22 @@ def _measure(
 
 
 def write_dataset(data: SynthData, out: Path) -> None:
-    """Write the five CSV tables and ``truth.json`` into ``out`` (created if missing).
+    """Write the five CSV tables and ``truth.json`` as the folder ``out``.
 
-    Files are written into a temporary folder beside ``out`` and then moved into place, so a
+    ``out`` must be missing, empty or a dataset written here before (see
+    :func:`models.io.atomic_folder`); it is replaced whole once every file is written, so a
     failure leaves nothing half-written. Floats have a fixed format and JSON keys are sorted,
     so the same data gives byte-identical files.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        tables = {
-            "formulations.csv": data.formulations, "measurements.csv": data.measurements,
-            "ingredients.csv": data.ingredients, "properties.csv": data.properties,
-            "substitutions.csv": data.substitutions,
-        }
+    tables = {
+        "formulations.csv": data.formulations, "measurements.csv": data.measurements,
+        "ingredients.csv": data.ingredients, "properties.csv": data.properties,
+        "substitutions.csv": data.substitutions,
+    }
+    with atomic_folder(out, kind="dataset") as tmp:
         for name, table in tables.items():
             table.to_csv(tmp / name, index=False, lineterminator="\n",
                          float_format=f"%.{DECIMALS}f")
         # strict JSON, and a non-finite number in the ground truth is a bug: refuse to write it
         text = json.dumps(data.truth, indent=2, sort_keys=True, allow_nan=False)
         (tmp / "truth.json").write_text(text + "\n", encoding="utf-8")
-        out.mkdir(parents=True, exist_ok=True)
-        for name in [*tables, "truth.json"]:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -144,7 +144,7 @@ def oracle_values(oracle: dict, codes: list[list[str]], amounts: list[np.ndarray
 
 def write_small(data: SmallData, out: str | Path) -> Path:
     """Write the four tables and ``oracle.json`` into the folder ``out``, all at once."""
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="dataset") as tmp:
         for name in ("formulations", "measurements", "ingredients", "properties"):
             getattr(data, name).to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
         write_json(tmp / ORACLE_FILE, data.oracle)

@@ -18,13 +18,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from models.choices import DEFAULT_EPOCHS
 from models.encoding import RecipeTensors
 from models.mixer import Mixer
+from models.modes import evaluation
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 120
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 128
     lr: float = 1e-2
     weight_decay: float = 0.1
@@ -112,14 +114,12 @@ def length_bucketed_batches(
 @torch.no_grad()
 def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 1024) -> np.ndarray:
     """Standardised predictions for every sample, in order."""
-    was_training = mixer.training
-    mixer.eval()
     out = []
-    for start in range(0, len(samples), batch_size):
-        rows = torch.arange(start, min(start + batch_size, len(samples)))
-        prop, ids, amounts, mask, _ = samples.batch(rows)
-        out.append(mixer(prop, ids, amounts, mask))
-    mixer.train(was_training)
+    with evaluation(mixer):
+        for start in range(0, len(samples), batch_size):
+            rows = torch.arange(start, min(start + batch_size, len(samples)))
+            prop, ids, amounts, mask, _ = samples.batch(rows)
+            out.append(mixer(prop, ids, amounts, mask))
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 

@@ -7,8 +7,9 @@ everything a user has to fix; :func:`models.data.load_dataset` raises a single
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from models.errors import InputError
 
 MAX_LISTED = 50
+LARGEST = 1e15  # amounts and values beyond this are typos or overflows, in any sane unit
 MAX_WARNED = 20
 TRANSFORMS = ("log", "identity")
 _MAX_TEXT = 40
@@ -31,8 +33,9 @@ class Problem:
     Attributes
     ----------
     file : file name, e.g. ``"formulations.csv"`` (the folder path for folder-level problems).
-    line : 1-based line as a text editor shows it (header = line 1, first data row = line 2);
-        for Parquet the row number + 2 likewise. ``None`` for file-level problems.
+    line : 1-based line as a text editor shows it: the line a CSV record starts on, counting
+        blank lines and the lines inside quoted multi-line cells; for Parquet the row number + 2
+        (as if there were a header line). ``None`` for file-level problems.
     message : what is wrong, naming the offending text.
     """
 
@@ -83,7 +86,8 @@ class Table:
     file : file name, used in every problem about this table.
     frame : the raw cells; all ``str`` for CSV, native types for Parquet.
     lines : (n_rows,) int64, the line each row is reported under.
-    header_line : 1 for CSV (the header row), ``None`` for Parquet.
+    header_line : the line of the header row for CSV (1 unless blank lines precede it),
+        ``None`` for Parquet.
     """
 
     file: str
@@ -140,8 +144,11 @@ def number_cells(
     *,
     nonnegative: bool = False,
     allow_empty: bool = False,
+    largest: float | None = LARGEST,
 ) -> pd.Series:
-    """Return a column as float64, reporting empty, non-numeric, NaN, infinite (and negative).
+    """Return a column as float64, reporting empty, non-numeric, NaN, infinite, larger in
+    magnitude than ``largest`` (so sums and scaling stay finite) and (if ``nonnegative``)
+    negative cells.
 
     Every bad (or allowed empty) cell is NaN in the result, so callers can keep only
     ``result.notna()`` rows.
@@ -160,6 +167,8 @@ def number_cells(
     not_number = values.isna() & ~empty & ~nan_text
     infinite = np.isinf(values)
     negative = (values < 0) & ~infinite if nonnegative else pd.Series(False, index=values.index)
+    huge = (values.abs() > largest) & ~infinite if largest is not None else (
+        pd.Series(False, index=values.index))
 
     if not allow_empty:
         _report(table, empty, problems, lambda _: f"{column} is empty")
@@ -167,7 +176,9 @@ def number_cells(
     _report(table, not_number, problems, lambda i: f"{column} {quote(text[i])} is not a number")
     _report(table, infinite, problems, lambda i: f"{column} {quote(text[i])} is infinite")
     _report(table, negative, problems, lambda i: f"{column} {quote(text[i])} is negative")
-    return values.where(~(infinite | negative))
+    _report(table, huge, problems, lambda i: f"{column} {quote(text[i])} is too large (beyond "
+                                             f"{largest:g}); check the unit or a typo")
+    return values.where(~(infinite | negative | huge))
 
 
 def _as_text(raw: pd.Series) -> pd.Series:
@@ -210,35 +221,92 @@ def read_table(root: Path, name: str, problems: list[Problem]) -> Table | None:
         )
         return None
     if csv.exists():
-        return _read_csv(csv, problems)
+        return read_csv_table(csv, problems)
     if parquet.exists():
         return _read_parquet(parquet, problems)
     return None
 
 
-def _read_csv(path: Path, problems: list[Problem]) -> Table | None:
+def read_csv_table(path: Path, problems: list[Problem]) -> Table | None:
+    """Parse a CSV file, keeping for every record the line an editor shows it on (quoted
+    fields may span lines; blank lines count). Undecodable bytes, NUL bytes and records with
+    more fields than the header are problems naming their line."""
     try:
-        # Blank lines are read as empty rows (then dropped) so row i stays on line i + 2.
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig"
-        )
-    except pd.errors.EmptyDataError:
+        raw = path.read_bytes()
+    except OSError as err:
+        problems.append(Problem(path.name, None, f"cannot be read ({err.strerror})"))
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem(path.name, 1, "is UTF-16 text; save it as UTF-8 (CSV UTF-8 in "
+                                              "Excel)"))
+        return None
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        problems.append(Problem(path.name, raw[:at].count(b"\n") + 1,
+                                f"cannot be read as CSV: a NUL byte at byte {at + 1} of the file "
+                                "(a binary file, or UTF-16 text? save it as UTF-8)"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        problems.append(Problem(path.name, line, f"is not UTF-8 text: byte 0x{raw[err.start]:02x} "
+                                                 f"at byte {err.start + 1} of the file; save it "
+                                                 "as UTF-8 (CSV UTF-8 in Excel)"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[list[str]] = []
+    starts: list[int] = []
+    end = 0  # physical lines consumed so far
+    try:
+        for record in reader:
+            starts.append(end + 1)
+            end = reader.line_num
+            records.append(record)
+    except csv.Error as err:
+        problems.append(Problem(path.name, end + 1, f"cannot be read as CSV: {err}"))
+        return None
+    while records and not any(cell.strip() for cell in records[0]):  # blank lines above
+        records.pop(0)
+        starts.pop(0)
+    if not records:
         problems.append(Problem(path.name, None, "file is empty (no header row)"))
         return None
-    except pd.errors.ParserError as err:
-        line = re.search(r"line (\d+)", str(err))
-        problems.append(
-            Problem(path.name, int(line.group(1)) if line else None,
-                    f"cannot be read as CSV: {str(err).strip()}")
-        )
-        return None
-    except UnicodeDecodeError:
-        problems.append(Problem(path.name, None, "cannot be read as CSV: not UTF-8 text"))
-        return None
-    frame = _normalise_columns(frame).fillna("")
-    blank = (frame.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
-    lines = np.flatnonzero(~blank).astype(np.int64) + 2
-    return Table(path.name, frame[~blank].reset_index(drop=True), lines, header_line=1)
+    header, header_line = records[0], starts[0]
+    width = len(header)
+    rows, lines = [], []
+    for record, line in zip(records[1:], starts[1:], strict=True):
+        if not any(cell.strip() for cell in record):
+            continue  # blank line (or only separators)
+        if len(record) > width:
+            hint = (" (an unquoted decimal comma, like 1,5? write 1.5 or quote the cell)"
+                    if len(record) == width + 1 else "")
+            problems.append(Problem(path.name, line, f"cannot be read as CSV: the line has "
+                                                     f"{len(record)} fields but the header has "
+                                                     f"{width}{hint}"))
+            record = record[:width]  # kept, so its id raises no second, false problem
+        rows.append(record + [""] * (width - len(record)))
+        lines.append(line)
+    frame = pd.DataFrame(rows, columns=_unique_names(header), dtype=object)
+    if not rows:
+        frame = frame.astype(str)
+    frame = _normalise_columns(frame)
+    return Table(path.name, frame.reset_index(drop=True), np.asarray(lines, dtype=np.int64),
+                 header_line=header_line)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header cells, a repeated name numbered ``name.1``, ``name.2`` (as pandas does)."""
+    seen: dict[str, int] = {}
+    names = []
+    for cell in header:
+        name = cell
+        while name in seen:
+            seen[cell] += 1
+            name = f"{cell}.{seen[cell]}"
+        seen[name] = 0
+        names.append(name)
+    return names
 
 
 def _read_parquet(path: Path, problems: list[Problem]) -> Table | None:
@@ -256,7 +324,13 @@ def _normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
     names: list[str] = []
     for col in frame.columns:
         name = str(col).strip().lower()
-        names.append(str(col) if name in names else name)
+        if name in names:  # a later spelling of a name taken: keep it as written, numbered
+            base, k = str(col), 0  # if even that is taken ("a,a" after "A")
+            name = base
+            while name in names:
+                k += 1
+                name = f"{base}.{k}"
+        names.append(name)
     frame.columns = names
     return frame
 
@@ -273,8 +347,12 @@ def read_truth(root: Path, problems: list[Problem]) -> dict | None:
             Problem(path.name, err.lineno, f"is not valid JSON: {err.msg} (column {err.colno})")
         )
         return None
-    except UnicodeDecodeError:
-        problems.append(Problem(path.name, None, "is not valid JSON: not UTF-8 text"))
+    except UnicodeDecodeError as err:
+        problems.append(Problem(path.name, None, f"is not valid JSON: not UTF-8 text (byte "
+                                                 f"{err.start + 1})"))
+        return None
+    except OSError as err:
+        problems.append(Problem(path.name, None, f"cannot be read ({err.strerror})"))
         return None
     if not isinstance(truth, dict):
         problems.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 
 from models.data import Dataset
 from models.trained import TrainedModel
+from xai.absence import Absence
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,18 @@ def make_cases(
     formulation_ids: Sequence[str],
     properties: Sequence[str] | None = None,
     *,
+    absence: Absence | None = None,
     balance_ingredient: str | None = None,
 ) -> Cases:
     """Encode cases for ``formulation_ids``.
 
     With ``properties``, every formulation is paired with every listed property; without, with
-    each property measured on it. ``balance_ingredient`` defaults to the one named in the
+    each property measured on it. The balance ingredient is ``balance_ingredient`` when given,
+    else the one ``absence`` names (``Absence.balance("water")``), else the one named in the
     dataset's ``truth.json`` when there is one.
     """
+    if balance_ingredient is None and absence is not None:
+        balance_ingredient = absence.balance_ingredient
     if balance_ingredient is None and dataset.truth:
         balance_ingredient = dataset.truth.get("balance_ingredient")
     recipes = dataset.recipes()
@@ -92,24 +97,48 @@ def make_cases(
         pairs = pairs[pairs["property"].isin(model.properties)].reset_index(drop=True)
     means = dataset.measurements.groupby(["formulation_id", "property"])["value"].mean()
     measured = np.array([means.get((f, p), np.nan) for f, p in pairs.itertuples(index=False)])
-    block = model.encoder.encode_recipes([recipes[f] for f in pairs["formulation_id"]])
-    names = tuple(tuple(recipes[f][0]) for f in pairs["formulation_id"])
+    return encode_cases(model, recipes, list(pairs.itertuples(index=False, name=None)),
+                        measured=measured, balance_ingredient=balance_ingredient)
+
+
+def encode_cases(
+    model: TrainedModel,
+    recipes: Mapping[str, tuple[Sequence[str], np.ndarray]],
+    pairs: Sequence[tuple[str, str]],
+    *,
+    measured: np.ndarray | None = None,
+    balance_ingredient: str | None = None,
+) -> Cases:
+    """Encode the (formulation_id, property) ``pairs`` over ``recipes`` (formulation id ->
+    (ingredient names, amounts)) with the model's encoder. ``measured`` (N,) defaults to NaN;
+    the caller has checked that the model knows every ingredient and property."""
+    fids = [f for f, _ in pairs]
+    props = [p for _, p in pairs]
+    block = model.encoder.encode_recipes([recipes[f] for f in fids])
+    names = tuple(tuple(recipes[f][0]) for f in fids)
     balance = [n.index(balance_ingredient) if balance_ingredient in n else -1 for n in names]
     return Cases(
-        formulation_ids=tuple(pairs["formulation_id"]),
-        properties=tuple(pairs["property"]),
+        formulation_ids=tuple(fids),
+        properties=tuple(props),
         ingredients=names,
-        raw_amounts=tuple(np.asarray(recipes[f][1], dtype=np.float64)
-                          for f in pairs["formulation_id"]),
-        property_ids=torch.tensor([model.encoder.property_id(p) for p in pairs["property"]],
+        raw_amounts=tuple(np.asarray(recipes[f][1], dtype=np.float64) for f in fids),
+        property_ids=torch.tensor([model.encoder.property_id(p) for p in props],
                                   dtype=torch.long),
         ids=block.ids,
         amounts=block.amounts,
         mask=block.mask,
         balance_slot=torch.tensor(balance, dtype=torch.long),
-        measured=measured,
+        measured=np.full(len(pairs), np.nan) if measured is None else measured,
         balance_ingredient=balance_ingredient,
     )
+
+
+def auto_absence(cases: Cases) -> Absence:
+    """The absence "auto" stands for: ``balance`` (with the cases' balance ingredient) when
+    some recipe holds the balance ingredient, else ``removed``."""
+    if cases.balance_ingredient is not None and bool((cases.balance_slot >= 0).any()):
+        return Absence.balance(cases.balance_ingredient)
+    return Absence.removed()
 
 
 def random_cases(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from reports.figures.base import NEUTRAL, WIDE, new_figure, shorten, styled
+from reports.figures.base import NEUTRAL, WIDE, new_figure, plain, shorten, styled
 
 
 @styled
@@ -26,7 +26,7 @@ def count_bars(counts: Mapping[str, int], *, title: str, xlabel: str,
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
+    ax.set_title(plain(title), loc="left")
     for i, n in enumerate(names):
         ax.annotate(f"{counts[n]:,}", (counts[n], i), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7, color=NEUTRAL)
@@ -84,11 +84,11 @@ def error_comparison(models: Mapping[str, Mapping[str, float | None]], *,
         values = [models[name].get(p) for p in props]
         values = [np.nan if v is None else v for v in values]
         ax.barh(y + i * width - 0.4 + width / 2, values, height=width,
-                color=palette[i % len(palette)], label=name)
+                color=palette[i % len(palette)], label=plain(name))
     ax.axvline(1.0, color=NEUTRAL, lw=0.8, ls="--")
     ax.set_yticks(y, [shorten(p, 26) for p in props])
     ax.invert_yaxis()
     ax.set_xlabel("RMSE / mean-predictor RMSE (lower is better)")
-    ax.set_title(title, loc="left")
+    ax.set_title(plain(title), loc="left")
     ax.legend(loc="lower right")
     return fig

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from reports.figures.base import NEUTRAL, POSITIVE, new_figure, shorten, styled
+from reports.figures.base import NEUTRAL, POSITIVE, new_figure, plain, shorten, styled
 
 
 @styled
@@ -32,7 +32,7 @@ def attention_sample(tokens: Sequence[str], layers: Sequence[Sequence[Sequence[f
         ax.tick_params(length=0)
     if image is not None:
         fig.colorbar(image, ax=list(axes), shrink=0.7, label="attention weight")
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(plain(title), fontsize=9)
     return fig
 
 

@@ -13,14 +13,15 @@ from matplotlib.patches import Patch
 
 from reports.figures.base import (
     METHOD_COLOURS,
-    NEGATIVE,
     NEUTRAL,
     POSITIVE,
     WIDE,
     new_figure,
+    plain,
     shorten,
     styled,
 )
+from reports.figures.draw import waterfall_bars
 from reports.palette import Palette
 
 UNITS = "model units"
@@ -144,7 +145,7 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
     grad = np.array([np.nan if v is None else v for v in ig], dtype=float)
     players = np.flatnonzero(np.isfinite(phi))
     order = players[np.argsort(-np.abs(phi[players]), kind="stable")]
-    shown, rest = order[:top], order[top:]
+    shown = order[:top]
     height = max(2.4, 0.24 * (len(shown) + 2) + 0.9)
     fig = new_figure(height=height)
     fig.set_layout_engine(None)  # fixed margins: many of these are drawn, and fast
@@ -152,23 +153,8 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
                         top=1 - (0.45 if title else 0.3) / height)
     left, right = fig.subplots(1, 2)
 
-    labels = ["f(no ingredient)"] + [shorten(names[i], 16) for i in shown]
-    steps = [phi[i] for i in shown]
-    if len(rest):
-        labels.append(f"{len(rest)} others")
-        steps.append(float(np.sum(phi[rest])))
-    labels.append("f(recipe)")
-    start = baseline
-    y = np.arange(len(labels))
-    left.barh(y[0], baseline, color=NEUTRAL, height=0.6)
-    for k, step in enumerate(steps, start=1):
-        colour = POSITIVE if step >= 0 else NEGATIVE
-        left.barh(y[k], step, left=start, color=colour, height=0.6)
-        start += step
-    left.barh(y[-1], prediction, color=NEUTRAL, height=0.6)
-    left.axvline(0.0, color=NEUTRAL, lw=0.5)
-    left.set_yticks(y, labels, fontsize=7)
-    left.invert_yaxis()
+    waterfall_bars(left, [names[i] for i in players], phi[players], baseline, prediction,
+                   top=top, fontsize=7)
     left.set_xlabel(f"prediction ({UNITS})")
     left.set_title("Shapley waterfall", fontsize=8)
 
@@ -185,12 +171,42 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
     right.set_title("IG and Shapley", fontsize=8)
     right.legend(loc="lower right")
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(plain(title), fontsize=9)
+    return fig
+
+
+@styled
+def reference_scatter(panels: Sequence[Mapping]) -> Figure:
+    """Our attributions against a reference library's on the same cases, one panel per
+    reference (``title``, ``ours``, ``reference``, ``ours_label``, ``difference``, and our
+    ``method``, which sets the colour), with the 1:1 line; the panel title gives the largest
+    |difference|."""
+    fig = new_figure(height=2.8)
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=False):
+        ours, ref = _floats(panel["ours"]), _floats(panel["reference"])
+        n = min(len(ours), len(ref))
+        ours, ref = ours[:n], ref[:n]
+        ax.scatter(ref, ours, s=8, alpha=0.6, linewidths=0,
+                   color=METHOD_COLOURS.get(panel.get("method", ""), NEUTRAL),
+                   rasterized=n > 2000)
+        both = np.concatenate([ours, ref])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (-1.0, 1.0)
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        ax.plot([lo, hi], [lo, hi], color=NEUTRAL, lw=0.8, ls="--")
+        difference = panel.get("difference")
+        shown = "\u2013" if difference is None else f"{difference:.2g}"
+        ax.set_title(plain(f"{panel['title']}\nlargest |difference| {shown}"), fontsize=8)
+        ax.set_xlabel(plain(panel["title"].split(" (")[0]) + f" ({UNITS})", fontsize=7)
+        ax.set_ylabel(plain(panel.get("ours_label", "ours")), fontsize=7)
+        ax.tick_params(labelsize=6)
     return fig
 
 
 def _group_legend(fig: Figure, palette: Palette, ingredients) -> None:
-    handles = [Patch(color=c, label=g) for g, c in palette.legend(ingredients)]
+    handles = [Patch(color=c, label=plain(g)) for g, c in palette.legend(ingredients)]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
                    fontsize=7)

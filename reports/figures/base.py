@@ -1,10 +1,14 @@
 """Figures without pyplot: creation at a laptop-friendly size, and serialisation to data URIs.
 
 Every plot function in :mod:`reports.figures` builds a :class:`matplotlib.figure.Figure` directly
-(never pyplot's current figure), so figures are independent objects that the renderer turns into
-``data:`` URIs. SVG keeps text sharp and small for line and bar charts; dense scatters and
+(never pyplot's current figure) on an explicit Agg canvas, so figures are independent objects that
+the renderer turns into ``data:`` URIs, and importing or drawing never changes the process's
+matplotlib backend. SVG keeps text sharp and small for line and bar charts; dense scatters and
 heatmaps are rasterised inside the SVG or written as PNG. Text in SVG output is escaped by
 matplotlib, and the page shows figures through ``<img>``, where an SVG can never run script.
+
+Names are user data: every name drawn passes through :func:`plain` (or :func:`shorten`, which
+calls it), so a ``$`` in a name is shown as itself instead of starting mathtext.
 """
 
 from __future__ import annotations
@@ -13,10 +17,8 @@ import base64
 import io
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402  (the backend is chosen first)
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 WIDTH = 7.5  # inches: 720 px on the page, comfortable on a laptop screen
 WIDE = 10.0  # inches: 960 px, the page's full width, for grids of small panels
@@ -39,8 +41,11 @@ METHOD_COLOURS = {"ig": "#8e44ad", "shapley": "#16a085"}
 
 
 def new_figure(width: float = WIDTH, height: float = HEIGHT) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches with a constrained layout."""
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    """An empty figure of ``width`` x ``height`` inches with a constrained layout, on an Agg
+    canvas of its own (no pyplot, no backend switch)."""
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def to_svg_uri(fig: Figure) -> str:
@@ -73,7 +78,14 @@ def styled(build):
     return wrapper
 
 
-def shorten(label: str, width: int = 22) -> str:
-    """A label cut to ``width`` characters with an ellipsis, for crowded axes."""
+def plain(text) -> str:
+    """``text`` as matplotlib should show it, character for character: every ``$`` escaped, so a
+    name never starts mathtext (a name like ``a$_b$`` would otherwise stop the drawing)."""
+    return str(text).replace("$", r"\$")
+
+
+def shorten(label, width: int = 22) -> str:
+    """A label cut to ``width`` characters with an ellipsis, for crowded axes, then made
+    :func:`plain`."""
     label = str(label)
-    return label if len(label) <= width else label[: width - 1] + "\u2026"
+    return plain(label if len(label) <= width else label[: width - 1] + "\u2026")

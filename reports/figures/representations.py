@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from scipy.cluster.hierarchy import dendrogram
 
-from reports.figures.base import NEUTRAL, POSITIVE, new_figure, shorten, styled
+from reports.figures.base import NEUTRAL, POSITIVE, new_figure, plain, shorten, styled
 from reports.palette import Palette
 
 
@@ -57,9 +57,9 @@ def distance_heatmap(distances: Sequence[Sequence[float]], names: Sequence[str],
     fig.colorbar(image, ax=main, location="bottom", shrink=0.5, pad=0.02 if not labelled else 0.2,
                  label=f"{metric} distance")
     if legend:
-        fig.legend(handles=[Patch(color=c, label=g) for g, c in legend], loc="outside right upper",
-                   fontsize=7)
-    fig.suptitle(title, fontsize=9)
+        fig.legend(handles=[Patch(color=c, label=plain(g)) for g, c in legend],
+                   loc="outside right upper", fontsize=7)
+    fig.suptitle(plain(title), fontsize=9)
     return fig
 
 
@@ -79,11 +79,11 @@ def layout_scatter(coords: Sequence[Sequence[float]], names: Sequence[str], pale
         hollow = [i for i in rows if names[i] in rare_set]
         colour = palette.group_colour(g)
         if solid:
-            ax.scatter(xy[solid, 0], xy[solid, 1], s=28, color=colour, label=g,
+            ax.scatter(xy[solid, 0], xy[solid, 1], s=28, color=colour, label=plain(g),
                        edgecolors="white", linewidths=0.4)
         if hollow:
             ax.scatter(xy[hollow, 0], xy[hollow, 1], s=28, facecolors="none", edgecolors=colour,
-                       linewidths=1.0, label=None if solid else g)
+                       linewidths=1.0, label=None if solid else plain(g))
     if len(names) <= label_limit:
         for i, name in enumerate(names):
             ax.annotate(shorten(name, 20), xy[i], xytext=(3, 3), textcoords="offset points",
@@ -92,7 +92,7 @@ def layout_scatter(coords: Sequence[Sequence[float]], names: Sequence[str], pale
     ax.set_yticks([])
     ax.set_xlabel(f"{method.upper()} 1")
     ax.set_ylabel(f"{method.upper()} 2")
-    ax.set_title(title, loc="left")
+    ax.set_title(plain(title), loc="left")
     fig.legend(loc="outside right upper", fontsize=7, title_fontsize=7,
                title="group (hollow: rare)" if rare_set else "group")
     return fig
@@ -129,7 +129,7 @@ def separation_curves(epochs: Sequence[int], series: Mapping[str, Sequence[float
     colours = ["#0072b2", "#e69f00", "#009e73"]
     for i, (name, values) in enumerate(series.items()):
         y = np.array([np.nan if v is None else v for v in values], dtype=float)
-        ax.plot(np.asarray(epochs, dtype=float), y, marker="o", ms=3, label=name,
+        ax.plot(np.asarray(epochs, dtype=float), y, marker="o", ms=3, label=plain(name),
                 color=colours[i % len(colours)])
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.outputs import MARKER
 from models.synth import SynthData, generate, oracle_predict, write_dataset
 
 FILES = ("formulations.csv", "measurements.csv", "ingredients.csv", "properties.csv",
@@ -60,7 +61,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
 
 
 def test_files_are_plain_csv_with_the_contract_columns(on_disk: Path) -> None:
-    assert sorted(p.name for p in on_disk.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in on_disk.iterdir()) == sorted([*FILES, MARKER])
     assert sorted(p.name for p in on_disk.parent.iterdir()) == ["dataset"]  # no temporary left
     columns = {
         "formulations.csv": ["formulation_id", "ingredient", "amount"],

@@ -129,3 +129,17 @@ def test_experiment_results_are_listed(tiny_audit):
             for row in b["rows"]]
     assert ["mixer.rmse", "1.50, 2.25"] in rows and ["note", "<b>bold</b>"] in rows
     assert "&lt;b&gt;bold&lt;/b&gt;" in render_index(view)
+
+
+def test_names_with_dollars_are_drawn_as_written(tiny_audit, tmp_path):
+    """A ``$`` pair in a name would start mathtext, and an invalid one stops the drawing."""
+    results = tiny_audit.results
+    victim = list(results["data"]["ingredient_frequency"])[1]
+    prop = results["review"]["cases"][0]["properties"][0]["property"]
+    group = next(g for g in results["data"]["ingredient_groups"].values() if g)
+    text = json.dumps(results)
+    for old, new in ((victim, "oil a$_{b$"), (prop, "ph $^^$"), (group, "emollients $\\foo$")):
+        text = text.replace(json.dumps(old), json.dumps(new))
+    files = write_report(json.loads(text), tmp_path)
+    assert len(files) == 1 + len(results["review"]["cases"])
+    assert "oil a$_{b$" in (tmp_path / "index.html").read_text()

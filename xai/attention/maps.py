@@ -13,45 +13,74 @@ zeroes padded rows and columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
+from models.modes import evaluation
 from xai.cases import Cases, length_chunks
+from xai.results import CaseResults
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEAD_FUSIONS = ("mean", "max", "min")
 PROPERTY_TOKEN = "[property]"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-@dataclass(frozen=True)
-class AttentionMaps:
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+class AttentionMaps(CaseResults):
     """Attention weights of N cases, every layer and head.
 
-    ``weights`` is (N, L, H, T+1, T+1): query token by key token, token 0 the property token;
-    rows and columns of padded slots are 0. ``tokens[i]`` names case i's tokens in order
-    (``"[property]"`` then its ingredients); ``mask`` (N, T+1) is True for real tokens.
+    ``weights`` is (N, L, H, T+1, T+1): query token by key token, token 0 the property token and
+    token j + 1 ingredient slot j; rows and columns of padded slots are 0. ``tokens[i]`` names
+    case i's tokens in order (``"[property]"`` then its ingredients); ``mask`` (N, T+1) is True
+    for real tokens.
     """
 
-    formulation_ids: tuple[str, ...]
-    properties: tuple[str, ...]
-    tokens: tuple[tuple[str, ...], ...]
     weights: np.ndarray
     mask: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.formulation_ids)
+    _per_case: ClassVar[dict[str, tuple[int, ...]]] = {"weights": (3, 4), "mask": (1,)}
+    _extra_slots: ClassVar[int] = 1  # the property token comes before the ingredient slots
+
+    @property
+    def tokens(self) -> tuple[tuple[str, ...], ...]:
+        """Each case's token names: ``"[property]"`` then its ingredients."""
+        return tuple((PROPERTY_TOKEN, *names) for names in self.ingredients)
 
     def case(self, i: int) -> np.ndarray:
         """Case i's (L, H, S, S) weights trimmed to its own S = recipe size + 1 tokens."""
-        s = len(self.tokens[i])
+        s = len(self.ingredients[i]) + 1
         return self.weights[i, :, :, :s, :s]
 
     def rollout(self, *, head_fusion: str = "mean") -> np.ndarray:
         """(N, T+1, T+1) attention rollout of every case (see :func:`attention_rollout`)."""
         return attention_rollout(self.weights, head_fusion=head_fusion, mask=self.mask)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: one row per case x layer x head x query token x key token over the
+        case's own tokens (``query`` / ``key`` name them, ``"[property]"`` for token 0)."""
+        import pandas as pd
+
+        parts = []
+        n_layers, n_heads = self.weights.shape[1:3]
+        for i, tokens in enumerate(self.tokens):
+            s = len(tokens)
+            layer, head, query, key = np.meshgrid(np.arange(n_layers), np.arange(n_heads),
+                                                  np.arange(s), np.arange(s), indexing="ij")
+            names = np.asarray(tokens, dtype=object)
+            parts.append(pd.DataFrame({
+                "formulation_id": self.formulation_ids[i], "property": self.properties[i],
+                "layer": layer.ravel(), "head": head.ravel(), "query": names[query.ravel()],
+                "key": names[key.ravel()], "weight": self.case(i).ravel().astype(np.float64),
+            }))
+        columns = ["formulation_id", "property", "layer", "head", "query", "key", "weight"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,19 @@ class AttentionSummary:
             "settings": dict(self.settings),
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per case: ``formulation_id``, ``property``, ``rollout_share`` and
+        ``layer_share_<l>`` for each layer. (Not a :class:`~xai.results.CaseResults`: its
+        ``head_share`` is a mean over all its cases, which a subset would not update.)"""
+        import pandas as pd
+
+        frame = pd.DataFrame({"formulation_id": list(self.formulation_ids),
+                              "property": list(self.properties),
+                              "rollout_share": self.rollout_share})
+        for layer in range(self.layer_share.shape[1]):
+            frame[f"layer_share_{layer}"] = self.layer_share[:, layer]
+        return frame
+
 
 def attention_rollout(
     weights: np.ndarray | torch.Tensor,
@@ -194,7 +236,7 @@ def attention_maps(mixer: Mixer, cases: Cases, *, batch_size: int = 1024) -> Att
     return AttentionMaps(
         formulation_ids=cases.formulation_ids,
         properties=cases.properties,
-        tokens=tuple((PROPERTY_TOKEN, *names) for names in cases.ingredients),
+        ingredients=cases.ingredients,
         weights=weights,
         mask=mask,
     )
@@ -240,9 +282,7 @@ def attention_summary(
 def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = False):
     """Yield (weights (B, L, H, S, S) with padding zeroed, token mask (B, S), case rows) per
     chunk of cases of similar length, each trimmed to its longest recipe."""
-    was_training = mixer.training
-    mixer.eval()
-    try:
+    with evaluation(mixer):
         lengths = cases.mask.sum(1).cpu().numpy()
         chunks = length_chunks(lengths, np.arange(len(cases)), batch_size)
         for rows in tqdm(chunks, desc="attention", unit="batch", disable=not progress,
@@ -254,8 +294,6 @@ def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = Fa
             weights = torch.stack(per_layer, dim=1)  # (B, L, H, S, S)
             keep = (token_mask[:, :, None] & token_mask[:, None, :])[:, None, None]
             yield weights * keep, token_mask, rows
-    finally:
-        mixer.train(was_training)
 
 
 def _stats(values: np.ndarray) -> ShareStats:

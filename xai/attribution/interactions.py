@@ -15,31 +15,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import comb
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from xai.absence import Absence
+from xai.results import CaseResults
 
-@dataclass(frozen=True)
-class Interactions:
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+class Interactions(CaseResults):
     """Pairwise interaction values for N cases, in the model's standardised output units.
 
     ``values`` (N, T, T) is aligned with the cases' slots on both axes, symmetric, NaN for padding,
     non-players and cases with more players than the enumeration allowed (see the module
     docstring for the convention). ``prediction`` is f(recipe), ``baseline`` f(no player
-    present), both NaN for cases that were not enumerated.
+    present), both NaN for cases that were not enumerated. Per case, ``n_players`` (N,) counts
+    the players and ``enumerated`` (N,) marks the cases whose values were computed; ``settings``
+    holds the parameters.
     """
 
-    formulation_ids: tuple[str, ...]
-    properties: tuple[str, ...]
-    ingredients: tuple[tuple[str, ...], ...]
     values: np.ndarray
-    absence: str = "removed"
+    absence: Absence = Absence.removed()
     prediction: np.ndarray | None = None
     baseline: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
+    n_players: np.ndarray | None = None
+    enumerated: np.ndarray | None = None
 
-    def __len__(self) -> int:
-        return len(self.formulation_ids)
+    _per_case: ClassVar[dict[str, tuple[int, ...]]] = {
+        "values": (1, 2), "prediction": (), "baseline": (), "n_players": (), "enumerated": ()}
 
     def top_pairs(self, i: int, k: int = 5) -> list[tuple[str, str, float]]:
         """Case i's ``k`` strongest pairs as (ingredient_a, ingredient_b, values[i, a, b]),
@@ -51,6 +59,25 @@ class Interactions:
         keep = np.flatnonzero(~np.isnan(pair))
         keep = keep[np.argsort(-np.abs(pair[keep]), kind="stable")][:k]
         return [(names[a[j]], names[b[j]], float(pair[j])) for j in keep]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: one row per case x pair of its ingredients (a < b in slot order), with
+        ``interaction`` = values[i, a, b] + values[i, b, a] (the pair's whole Shapley
+        interaction index) and the two main effects on the diagonal. Cases that were not
+        enumerated have NaN values."""
+        import pandas as pd
+
+        records = []
+        for i, names in enumerate(self.ingredients):
+            block = self.values[i]
+            for a in range(len(names)):
+                for b in range(a + 1, len(names)):
+                    records.append((self.formulation_ids[i], self.properties[i], names[a],
+                                    names[b], float(block[a, b] + block[b, a]),
+                                    float(block[a, a]), float(block[b, b])))
+        return pd.DataFrame.from_records(records, columns=[
+            "formulation_id", "property", "ingredient_a", "ingredient_b", "interaction",
+            "main_effect_a", "main_effect_b"])
 
 
 def interaction_matrix(v: np.ndarray, n: int, phi: np.ndarray) -> np.ndarray:

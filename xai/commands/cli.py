@@ -13,37 +13,48 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from models.errors import InputError
+from models.outputs import release_all
+from models.threads import available_cpus, configure_threads
 
-# module names in this package; import_wide registers `xai import` (a Python keyword)
-COMMANDS = ("synth", "import_wide", "train", "predict", "explain", "represent", "report", "review",
-            "experiment", "sweep", "demo")
-
-
-def write_report(results: dict, folder: str | Path) -> list[Path]:
-    """Render the HTML pages of a report for ``results`` into ``folder`` (stage 3)."""
-    from reports.render import write_report as render
-
-    return render(results, folder)
+COMMANDS = ("synth", "import", "train", "predict", "explain", "represent", "report", "review",
+            "design", "experiment", "sweep", "demo")
+MODULES = {"import": "import_wide"}  # `import` is a Python keyword, so not a module name
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars or tables")
+    common.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="threads for torch and the linear-algebra libraries (default: the "
+                             "CPUs this process may use); commands with --jobs share them out")
     parser = argparse.ArgumentParser(
         prog="xai",
         description="Train, explain and audit Mixer models of formulation properties.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"xai.commands.{name}").add_parser(subparsers, common)
+        importlib.import_module(f"xai.commands.{MODULES.get(name, name)}").add_parser(
+            subparsers, common)
     return parser
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    threads = getattr(args, "threads", None)
+    configure_threads(threads if threads is not None else available_cpus())
     try:
         return int(args.run(args) or 0)
     except InputError as err:
@@ -52,3 +63,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_all()  # output locks a failed command still held

@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_file
+from models.outputs import check_output_file
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HEADER = "formulation_id,property,prediction"
+SHOWN = 5  # skipped pairs named in the warning
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -31,6 +34,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                         "measurements)")
     p.add_argument("--coverage", type=float, metavar="C",
                    help="coverage of the prediction intervals (default: the calibrated 0.9)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) instead of skipping pairs the model cannot predict")
     p.set_defaults(run=run)
 
 
@@ -48,6 +53,13 @@ def accept_unseen(model, folder: Path, names):
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out, inputs=[args.data, args.model], header=HEADER)
+    import numpy as np
+    import pandas as pd
+
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.io import atomic_file, safe_for_spreadsheets
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()
@@ -65,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         rows = dataset.measurements[["formulation_id", "property"]].drop_duplicates()
-        rows = rows[rows["property"].isin(model.properties)].reset_index(drop=True)
     model = accept_unseen(model, args.data, dataset.ingredient_names)  # flagged unseen:CODE
+    rows = _drop_unpredictable(rows.reset_index(drop=True), model, recipes, args)
     if args.coverage is not None and not 0 < args.coverage < 1:
         raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
     from models.calibration import predict_table
@@ -75,8 +87,39 @@ def run(args: argparse.Namespace) -> int:
     if model.conformal is None and not args.quiet:
         print(f"note: {args.model} holds no interval calibration (trained before intervals "
               "existed, or without xai train); no lower/upper columns", file=sys.stderr)
+    broken = rows[~np.isfinite(rows["prediction"].to_numpy(np.float64))]
+    if len(broken):
+        what = (f"{len(broken)} predictions are not finite numbers (amounts far outside the "
+                f"training range?), e.g. formulation {broken['formulation_id'].iloc[0]!r}, "
+                f"property {broken['property'].iloc[0]!r}")
+        if args.strict:
+            raise UsageError(f"{what} (--strict: nothing was written)")
+        print(f"warning: {what}", file=sys.stderr)
     with atomic_file(args.out) as tmp:
-        rows.to_csv(tmp, index=False)
+        safe_for_spreadsheets(rows).to_csv(tmp, index=False)
     if not args.quiet:
         print(f"wrote {len(rows)} predictions to {args.out}")
     return 0
+
+
+def _drop_unpredictable(rows: pd.DataFrame, model, recipes: dict, args) -> pd.DataFrame:
+    """Rows the model can predict; the others are listed on stderr (count and the first few),
+    or refused with ``--strict``."""
+    known = set(model.properties)
+    unseen = {f: model.encoder.unknown_ingredients(codes) for f, (codes, _) in recipes.items()}
+    reasons = [
+        f"property {p!r} is not one the model predicts" if p not in known else
+        f"ingredient {unseen[f][0]!r} was never seen in training" if unseen[f] else ""
+        for f, p in zip(rows["formulation_id"], rows["property"], strict=True)
+    ]
+    bad = [i for i, r in enumerate(reasons) if r]
+    if bad:
+        shown = "; ".join(f"formulation {rows['formulation_id'][i]!r}, property "
+                          f"{rows['property'][i]!r}: {reasons[i]}" for i in bad[:SHOWN])
+        more = f"; and {len(bad) - SHOWN} more" if len(bad) > SHOWN else ""
+        what = (f"{len(bad)} of {len(rows)} (formulation, property) pairs in {args.data} cannot "
+                f"be predicted by the model at {args.model}: {shown}{more}")
+        if args.strict:
+            raise UsageError(f"{what} (--strict: nothing was written)")
+        print(f"warning: skipped {what}", file=sys.stderr)
+    return rows.drop(index=bad).reset_index(drop=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xai.runs.review import ReviewError, import_review, read_results, write_sheet
+from models.outputs import check_output_file
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -26,12 +26,17 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import SHEET_COLUMNS, ReviewError, read_results, write_sheet
 
     out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
+    check_output_file(out, inputs=[args.report], header=",".join(SHEET_COLUMNS))
     try:
         sheet = write_sheet(read_results(args.report), out)
     except ReviewError as err:
         raise UsageError(str(err)) from err
+    except (KeyError, TypeError, AttributeError) as err:  # a results.json edited by hand
+        raise UsageError(f"{args.report / 'results.json'}: malformed review section "
+                         f"({type(err).__name__}: {err})") from err
     if not args.quiet:
         print(f"wrote {len(sheet)} rows ({sheet['formulation_id'].nunique()} formulations) to "
               f"{out}; fill in expert_verdict (agree / disagree / unsure) and comment, then run "
@@ -41,11 +46,15 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import ReviewError, import_review
 
     try:
         record = import_review(args.sheet, args.report)
     except ReviewError as err:
         raise UsageError(str(err)) from err
+    except (KeyError, TypeError, AttributeError) as err:  # a results.json edited by hand
+        raise UsageError(f"{args.report / 'results.json'}: malformed review section "
+                         f"({type(err).__name__}: {err})") from err
     rates = record["rates"]
     overall = rates["overall"]
     print(f"imported {len(record['verdicts'])} verdicts: experts agree with "

@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import optuna
-
-from models.data import load_dataset
-from models.io import atomic_file, write_json
-from models.sweep import SAMPLERS, best_options, run_sweep, sweep_results
-from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
+from models.choices import SAMPLERS
+from models.outputs import check_output_folder
+from xai.commands.arguments import nonnegative_int, positive_int
 from xai.commands.errors import UsageError
 
 RESULTS = "sweep.json"
@@ -35,20 +32,27 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", help="Optuna storage URL (default: sqlite:///OUT/sweep.db); "
                                      "any database URL Optuna accepts, e.g. postgresql://...")
     p.add_argument("--study", default="mixer", help="study name inside the storage")
-    p.add_argument("--trials", type=int,
+    p.add_argument("--trials", type=positive_int,
                    help="total trials in the study, shared by all workers (grid: all points)")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="sampler seed; keep it the same on every worker")
-    p.add_argument("--split-seed", type=int, default=0,
+    p.add_argument("--split-seed", type=nonnegative_int, default=0,
                    help="seed of the train/validation/test split all trials share")
-    p.add_argument("--epochs", type=int, help="fix the number of epochs of every trial")
+    p.add_argument("--epochs", type=positive_int, help="fix the number of epochs of every trial")
     p.add_argument("--no-prune", action="store_true",
                    help="train every trial to the end (default: median pruning)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, inputs=[args.data, args.space])
+    import optuna
+
+    from models.data import load_dataset
+    from models.io import atomic_file, write_json
+    from models.sweep import best_options, run_sweep, sweep_results
+    from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
     try:
         space = load_space(args.space)
     except SpaceError as err:

@@ -7,12 +7,8 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.checkpoint import save_model
-from models.config import load_config
-from models.data import load_dataset
-from models.pipeline import measured_formulations
-from models.plans import fit_plan, plan_for
-from models.training import TrainConfig
+from models.outputs import check_output
+from xai.commands.arguments import nonnegative_int, positive_int
 from xai.commands.errors import UsageError
 
 
@@ -21,21 +17,30 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
     p.add_argument("--config", type=Path, help="TOML file with [model] and [train] tables")
-    p.add_argument("--seed", type=int, help="seed for the split, initialisation and batches")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs")
-    p.add_argument("--ensemble", type=int, metavar="K",
+    p.add_argument("--seed", type=nonnegative_int,
+                   help="seed for the split, initialisation and batches")
+    p.add_argument("--epochs", type=positive_int, help="maximum number of epochs")
+    p.add_argument("--ensemble", type=positive_int, metavar="K",
                    help="K cross-fitted members (1: a single model; default: 5 under 1,000 "
                         "measured recipes, else 1)")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="retrain on all data for the epoch count chosen on validation (default: "
                         "on under 1,000 measured recipes)")
-    p.add_argument("--smoothing", type=int, metavar="N",
+    p.add_argument("--smoothing", type=positive_int, metavar="N",
                    help="stop early on the median of the last N validation losses (default: 5 "
                         "under 1,000 measured recipes, else 1)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "checkpoint", inputs=[args.data, args.config])
+    from models.checkpoint import save_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.pipeline import measured_formulations
+    from models.plans import fit_plan, plan_for
+    from models.training import TrainConfig
+
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     overrides = {k: v for k, v in (("seed", args.seed), ("epochs", args.epochs)) if v is not None}
     train_config = replace(train_config, **overrides)

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
 from xai.representation.embeddings import cut_tree, distance_matrix, hierarchical_clustering
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,28 @@ class Dynamics:
             "properties": None if self.properties is None else self.properties.to_dict(),
             "settings": dict(self.settings),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format over snapshots (not cases): one row per table x snapshot epoch x name,
+        with the shared PCA coordinates ``x``, ``y``, the distance ``step`` moved per epoch
+        since the previous snapshot (NaN at the first) and the table's group separation
+        ``ratio`` and ``ari`` at that snapshot. Empty when there are no dynamics."""
+        import pandas as pd
+
+        parts = []
+        for table, d in (("ingredients", self.ingredients), ("properties", self.properties)):
+            if d is None:
+                continue
+            s, n = d.trajectory.shape[:2]
+            step = np.vstack([np.full((1, n), np.nan), d.step]) if s else d.step
+            parts.append(pd.DataFrame({
+                "table": table, "epoch": np.repeat(self.epochs[:s], n),
+                "name": np.tile(np.asarray(d.names, dtype=object), s),
+                "x": d.trajectory[:, :, 0].ravel(), "y": d.trajectory[:, :, 1].ravel(),
+                "step": step.ravel(), "ratio": np.repeat(d.ratio, n),
+                "ari": np.repeat(d.ari, n)}))
+        columns = ["table", "epoch", "name", "x", "y", "step", "ratio", "ari"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def learning_dynamics(

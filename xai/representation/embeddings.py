@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, leaves_list, linkage, optimal_leaf_ordering
 from scipy.spatial.distance import squareform
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS = ("l2", "cosine")
 LINKAGES = ("average", "complete", "single", "ward")
@@ -112,6 +116,18 @@ class Geometry:
             "rare": [n for n, r in zip(self.names, self.rare, strict=True) if r],
             "rare_threshold": self.rare_threshold,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per table row (an ingredient or a property, not a case): ``name``,
+        ``cluster``, ``training_count``, ``rare`` and the 2-D layout ``x``, ``y`` (NaN without
+        a layout). The distance matrices are ``l2`` / ``cosine``."""
+        import pandas as pd
+
+        coords = (self.layout.coords if self.layout is not None
+                  else np.full((len(self.names), 2), np.nan))
+        return pd.DataFrame({"name": list(self.names), "cluster": self.clusters.labels,
+                             "training_count": self.counts, "rare": self.rare,
+                             "x": coords[:, 0], "y": coords[:, 1]})
 
 
 def distance_matrix(vectors: np.ndarray, *, metric: str = "l2") -> np.ndarray:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial.distance import squareform
 from scipy.stats import false_discovery_control, rankdata
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHUNK = 256  # permutations evaluated per vectorised step (bounds memory)
 
@@ -88,6 +92,12 @@ class GroupAgreement:
             "k": self.k,
             "permanova": self.permanova.to_dict(),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per named item (not a case): ``name``, ``group``."""
+        import pandas as pd
+
+        return pd.DataFrame({"name": list(self.names), "group": list(self.groups)})
 
 
 def permanova(

@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from models.data import Dataset
+from models.modes import evaluation
 from models.trained import TrainedModel
 from xai.stats import (
     mean_difference_interval,
@@ -104,6 +105,12 @@ class PropertySubstitution:
             "settings": dict(self.settings),
             "units": "errors in the low-data property's original units",
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (low-data property, donor, scaler) result (not a case), the columns of
+        :class:`PropertySwapResult`."""
+        columns = list(PropertySwapResult.__dataclass_fields__)
+        return pd.DataFrame([r.to_dict() for r in self.results], columns=columns)
 
 
 def training_counts(model: TrainedModel, dataset: Dataset, exclude: Sequence[str] = ()) -> dict:
@@ -179,15 +186,15 @@ def _predict_with_vectors(
     """(V, N) standardised predictions of measurement ``rows``, the v-th with the task vector of
     property ``vector_of[v]``; one batched forward pass per vector (chunked by ``batch_size``)."""
     samples = model.samples(rows, dataset.recipes())
-    mixer = model.mixer.eval()
     out = np.empty((len(vector_of), len(samples)))
-    for start in range(0, len(samples), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(samples)))
-        prop_ids, ids, amounts, mask, _ = samples.batch(index)
-        for v, name in enumerate(vector_of):
-            vectors = table[model.encoder.property_id(name)].expand(len(index), -1)
-            out[v, index.numpy()] = mixer(prop_ids, ids, amounts, mask,
-                                          property_vectors=vectors).numpy()
+    with evaluation(model.mixer) as mixer:
+        for start in range(0, len(samples), batch_size):
+            index = torch.arange(start, min(start + batch_size, len(samples)))
+            prop_ids, ids, amounts, mask, _ = samples.batch(index)
+            for v, name in enumerate(vector_of):
+                vectors = table[model.encoder.property_id(name)].expand(len(index), -1)
+                out[v, index.numpy()] = mixer(prop_ids, ids, amounts, mask,
+                                              property_vectors=vectors).numpy()
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from xai.representation.property_substitution import PropertySubstitution
 from xai.representation.substitution import IngredientSubstitution
 from xai.truth.hypotheses import compare, expected_verdicts
 from xai.truth.representation_scores import substitution_truth, truth_scores
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,24 @@ class RepresentResult:
             "property_substitution": maybe(self.property_substitution),
             "attention": maybe(self.attention),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hypotheses' verdicts, one row per hypothesis (``name``, ``statement``,
+        ``verdict``, ``statistic``, ``p_value``, ``adjusted_p``, ``effect_size``,
+        ``interval_low``, ``interval_high``). The parts have their own tables:
+        ``ingredients.to_frame()``, ``substitution.to_frame()``, ``dynamics.to_frame()`` ..."""
+        import pandas as pd
+
+        rows = []
+        for v in self.verdicts:
+            low, high = v.interval if v.interval is not None else (None, None)
+            rows.append({"name": v.name, "statement": v.statement, "verdict": v.verdict,
+                         "statistic": v.statistic, "p_value": v.p_value,
+                         "adjusted_p": v.adjusted_p, "effect_size": v.effect_size,
+                         "interval_low": low, "interval_high": high})
+        return pd.DataFrame(rows, columns=["name", "statement", "verdict", "statistic",
+                                           "p_value", "adjusted_p", "effect_size",
+                                           "interval_low", "interval_high"])
 
 
 def represent(

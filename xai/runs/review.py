@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from models.errors import InputError
-from models.io import atomic_file, write_json
+from models.io import atomic_file, restore_cell, safe_for_spreadsheets, write_json
+from models.validation import Problem, read_csv_table
 
 VERDICTS = ("agree", "disagree", "unsure")
 KEY = ("formulation_id", "property", "ingredient")
@@ -66,7 +67,8 @@ def write_sheet(results: dict, path: str | Path) -> pd.DataFrame:
     sheet["expert_verdict"] = ""
     sheet["comment"] = ""
     with atomic_file(path) as tmp:
-        sheet.to_csv(tmp, index=False)
+        # CRLF rows (as Excel writes them) so a name holding a bare CR is quoted, not split
+        safe_for_spreadsheets(sheet).to_csv(tmp, index=False, lineterminator="\r\n")
     return sheet
 
 
@@ -84,11 +86,12 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
         that no verdict was filled in.
     """
     path = Path(path)
-    try:
-        sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ReviewError(f"{path}: cannot read the review sheet ({err})") from err
-    sheet.columns = [str(c).strip().lower() for c in sheet.columns]
+    unreadable: list[Problem] = []
+    table = read_csv_table(path, unreadable)
+    if unreadable:
+        raise ReviewError(f"{path}: cannot read the review sheet: "
+                          + "; ".join(str(p).removeprefix(f"{path.name}, ") for p in unreadable))
+    sheet = table.frame
     missing = [c for c in (*KEY, "expert_verdict") if c not in sheet.columns]
     if missing:
         raise ReviewError(f"{path}: missing columns {missing}; export a sheet with "
@@ -96,13 +99,14 @@ def read_sheet(path: str | Path, results: dict) -> pd.DataFrame:
     if "comment" not in sheet.columns:
         sheet["comment"] = ""
     for column in (*KEY, "expert_verdict", "comment"):
-        sheet[column] = sheet[column].astype(str).str.strip()
+        # strip, then undo the quote the export put before a cell a spreadsheet would run
+        sheet[column] = sheet[column].astype(str).str.strip().map(restore_cell)
     sheet["expert_verdict"] = sheet["expert_verdict"].str.lower()
     known = review_rows(results).set_index(list(KEY))
     problems = []
     seen: dict[tuple, int] = {}
     for i, row in enumerate(sheet.itertuples(index=False)):
-        line = i + 2  # the header is line 1
+        line = int(table.lines[i])  # as an editor numbers it
         key = (row.formulation_id, row.property, row.ingredient)
         if key not in known.index:
             problems.append(f"line {line}: formulation {row.formulation_id!r}, property "
@@ -184,10 +188,19 @@ def read_results(report: str | Path) -> dict:
     if not file.is_file():
         raise ReviewError(f"{report}: not a report folder (no results.json); run `xai report` "
                           "first")
+    return _json_object(file)
+
+
+def _json_object(file: Path) -> dict:
     try:
-        return json.loads(file.read_text())
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ReviewError(f"{file}: not UTF-8 text (byte {err.start + 1})") from None
     except json.JSONDecodeError as err:
         raise ReviewError(f"{file}: invalid JSON ({err.msg}, line {err.lineno})") from err
+    if not isinstance(data, dict):
+        raise ReviewError(f"{file}: must hold a JSON object, not a {type(data).__name__}")
+    return data
 
 
 def load_review(report: str | Path) -> dict | None:
@@ -195,10 +208,10 @@ def load_review(report: str | Path) -> dict | None:
     file = Path(report) / REVIEW_FILE
     if not file.is_file():
         return None
-    try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise ReviewError(f"{file}: invalid JSON ({err.msg}, line {err.lineno})") from err
+    record = _json_object(file)
+    if not isinstance(record.get("rates"), dict):
+        raise ReviewError(f"{file}: holds no 'rates' object; import the sheet again")
+    return record
 
 
 def fold_review(record: dict, results: dict) -> dict:

@@ -46,10 +46,10 @@ def test_completeness_within_tolerance(absence, encoding):
     mixer, cases = tiny_mixer(encoding), random_cases()
     result = integrated_gradients(mixer, cases, absence=absence, max_steps=512)
     gap = np.abs(result.prediction - result.baseline)
-    assert result.method == "ig" and result.absence == absence
-    assert result.settings["converged"].all()
+    assert result.method == "ig" and str(result.absence) == absence
+    assert result.converged.all()
     assert np.all(np.abs(result.completeness_error) <= np.maximum(1e-3 * gap, 1e-5) + 1e-6)
-    np.testing.assert_allclose(result.settings["delta"], result.completeness_error, atol=1e-5)
+    np.testing.assert_allclose(result.delta, result.completeness_error, atol=1e-5)
     assert np.all(np.isnan(result.values[~cases.mask.numpy()]))  # padding
     if absence == "balance":
         rows = np.flatnonzero(cases.balance_slot.numpy() >= 0)
@@ -104,12 +104,12 @@ def test_batched_equals_one_at_a_time():
 def test_steps_double_only_where_needed_and_stop_at_the_cap():
     mixer, cases = tiny_mixer("fourier"), random_cases()
     loose = integrated_gradients(mixer, cases, absence="zero", start_steps=2, max_steps=256)
-    steps = loose.settings["n_steps"]
+    steps = loose.n_steps
     assert set(np.unique(steps)) <= {2, 4, 8, 16, 32, 64, 128, 256}
     assert steps.min() < steps.max()  # some cases needed more steps than others
     capped = integrated_gradients(mixer, cases, tolerance=0.0, absolute_floor=0.0,
                                   start_steps=4, max_steps=16)
-    assert np.all(capped.settings["n_steps"] == 16) and not capped.settings["converged"].any()
+    assert np.all(capped.n_steps == 16) and not capped.converged.any()
 
 
 def test_clenshaw_curtis_is_exact_for_polynomials_and_nested():

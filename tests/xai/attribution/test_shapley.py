@@ -100,7 +100,7 @@ def test_exact_matches_brute_force_on_a_mixer(dtype):
     assert np.abs(result.completeness_error).max() < 1e-12
     assert np.isnan(result.values[2, 3:]).all()  # padding
     assert (result.std_errors[~np.isnan(result.values)] == 0).all()
-    assert result.settings["exact"].tolist() == [True] * 4
+    assert result.exact.tolist() == [True] * 4
 
 
 def test_balance_ingredient_is_not_a_player():
@@ -109,7 +109,7 @@ def test_balance_ingredient_is_not_a_player():
     result = shapley_values(mixer, cases, absence="balance")
     assert np.isnan(result.values[0, 0]) and np.isnan(result.values[1, 2])
     assert not np.isnan(result.values[2, :3]).any()  # no balance ingredient: every one plays
-    assert result.settings["n_players"].tolist() == [3, 5, 3, 4]
+    assert result.n_players.tolist() == [3, 5, 3, 4]
     assert np.abs(result.completeness_error).max() < 1e-12
 
 
@@ -121,14 +121,14 @@ def test_sampled_agrees_with_exact_within_its_errors():
     cases = make_cases(sizes=(10,), balance=(-1,), seed=3)
     exact = shapley_values(mixer, cases)
     sampled = shapley_values(mixer, cases, exact_max=9, n_permutations=200, seed=1)
-    assert sampled.method == "shapley_sampled" and not sampled.settings["exact"][0]
+    assert sampled.method == "shapley_sampled" and not sampled.exact[0]
     se = sampled.std_errors[0]
     assert (se > 0).all()
     z = np.abs(sampled.values[0] - exact.values[0]) / se
     assert z.max() < 4.0
     # the estimate is not merely loose: errors are small against the values themselves
     assert se.max() < 0.2 * np.abs(exact.values[0]).max()
-    assert sampled.settings["max_std_error"][0] == pytest.approx(se.max())
+    assert sampled.max_std_error[0] == pytest.approx(se.max())
     assert sampled.settings["n_permutations"] == 200
     # every permutation telescopes, so efficiency holds for the estimate too
     assert abs(sampled.completeness_error[0]) < 1e-12
@@ -157,7 +157,7 @@ def test_sampling_to_a_target_standard_error_stops_where_it_is_met():
     result = shapley_values(mixer, cases, exact_max=0, n_permutations=4096,
                             target_std_error=target, seed=2)
     spread = np.abs(result.prediction - result.baseline)
-    drawn = result.settings["permutations"]
+    drawn = result.permutations
     assert set(drawn.tolist()) <= {64, 128, 256, 512, 1024, 2048, 4096}
     assert drawn.max() > 64 and drawn.max() < 4096  # more rounds where needed, below the cap
     assert len(set(drawn.tolist())) > 1  # each case stops on its own
@@ -169,7 +169,7 @@ def test_sampling_to_a_target_standard_error_stops_where_it_is_met():
     assert np.abs(result.completeness_error).max() < 1e-12
     capped = shapley_values(mixer, cases, exact_max=0, n_permutations=128,
                             target_std_error=1e-9, seed=2)
-    assert (capped.settings["permutations"] == 128).all()
+    assert (capped.permutations == 128).all()
 
 
 def test_mixed_exact_and_sampled():
@@ -177,9 +177,9 @@ def test_mixed_exact_and_sampled():
     cases = make_cases()
     result = shapley_values(mixer, cases, exact_max=4, n_permutations=64)
     assert result.method == "shapley"
-    assert result.settings["exact"].tolist() == [True, False, True, False]
+    assert result.exact.tolist() == [True, False, True, False]
     assert (result.std_errors[0, :4] == 0).all() and (result.std_errors[1, :6] > 0).all()
-    assert result.settings["max_std_error"][0] == 0
+    assert result.max_std_error[0] == 0
     assert np.abs(result.completeness_error).max() < 1e-12
 
 

@@ -1,11 +1,13 @@
 """The stage-1 commands, run as a user runs them (through ``xai.commands.cli.main``)."""
 
 import filecmp
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
-from xai.commands.cli import main
+from xai.commands.cli import COMMANDS, main
 
 TINY_CONFIG = """
 [model]
@@ -68,9 +70,11 @@ def test_predict_defaults_to_the_measured_properties(trained, tmp_path):
 
 
 def test_bad_data_exits_2_naming_file_and_line(tmp_path, capsys):
-    (tmp_path / "formulations.csv").write_text("formulation_id,ingredient,amount\nF1,A,abc\n")
-    (tmp_path / "measurements.csv").write_text("formulation_id,property,value\nF1,ph,5\n")
-    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "formulations.csv").write_text("formulation_id,ingredient,amount\nF1,A,abc\n")
+    (data / "measurements.csv").write_text("formulation_id,property,value\nF1,ph,5\n")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "formulations.csv, line 2" in err and "abc" in err
     assert not (tmp_path / "m").exists()
@@ -93,3 +97,31 @@ def test_missing_checkpoint_exits_2(trained, tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nope"), "--data", str(trained / "data"),
                  "--out", str(tmp_path / "p.csv"), "--quiet"]) == 2
     assert "not a checkpoint folder" in capsys.readouterr().err
+
+
+HEAVY = ("torch", "pandas", "scipy", "optuna", "sklearn", "matplotlib")
+
+
+def test_building_the_parser_imports_no_numerical_stack():
+    code = ("import sys\n"
+            "from xai.commands.cli import build_parser\n"
+            "build_parser()\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS),
+                                     ("experiment", "cv"), ("review", "export")])
+def test_every_help_exits_0_without_the_numerical_stack(command):
+    code = ("import sys\n"
+            "from xai.commands.cli import main\n"
+            "try:\n"
+            f"    main({[*command, '--help']!r})\n"
+            "except SystemExit as done:\n"
+            "    code = done.code\n"
+            f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []"

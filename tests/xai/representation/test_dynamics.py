@@ -66,3 +66,20 @@ def test_names_must_match():
     snaps, _, _ = fake_snapshots()
     with pytest.raises(ValueError, match="names"):
         learning_dynamics(snaps, ingredient_names=NAMES[:3], property_names=PROPS)
+
+
+def test_dynamics_frame_lines_up_with_the_arrays():
+    snaps, _, _ = fake_snapshots()
+    dyn = learning_dynamics(snaps, ingredient_names=NAMES, property_names=PROPS,
+                            ingredient_groups=GROUPS, metric="l2")
+    frame = dyn.to_frame()
+    assert len(frame) == 11 * (len(NAMES) + len(PROPS))
+    ing = frame[frame["table"] == "ingredients"]
+    row = ing[(ing["epoch"] == 10) & (ing["name"] == "I5")].iloc[0]
+    s = dyn.epochs.tolist().index(10)
+    assert row["x"] == dyn.ingredients.trajectory[s, 5, 0]
+    assert row["step"] == dyn.ingredients.step[s - 1, 5]
+    assert row["ratio"] == dyn.ingredients.ratio[s]
+    assert ing[ing["epoch"] == 0]["step"].isna().all()
+    none = learning_dynamics([], ingredient_names=NAMES, property_names=PROPS).to_frame()
+    assert len(none) == 0 and "epoch" in none.columns

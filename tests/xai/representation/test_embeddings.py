@@ -120,3 +120,17 @@ def test_umap_trustworthiness_on_planted_clusters():
     assert layout.method == "umap"
     assert layout.settings["n_neighbors"] == 15
     assert trustworthiness(x, layout.coords, n_neighbors=5) >= 0.85
+
+
+def test_geometry_frame_has_one_row_per_table_row():
+    x, _ = planted(n_per=4, k=3)
+    names = [f"I{i}" for i in range(12)]
+    counts = np.arange(12)
+    g = embedding_geometry(x, names, seed=0, counts=counts, rare_threshold=5, layout="pca")
+    frame = g.to_frame()
+    assert frame["name"].tolist() == names
+    assert frame["cluster"].tolist() == g.clusters.labels.tolist()
+    assert frame["rare"].tolist() == (counts < 5).tolist()
+    np.testing.assert_allclose(frame[["x", "y"]].to_numpy(), g.layout.coords)
+    no_layout = embedding_geometry(x, names, seed=0, layout=None).to_frame()
+    assert no_layout["x"].isna().all()

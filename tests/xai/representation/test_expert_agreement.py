@@ -123,3 +123,14 @@ def test_adjust_pvalues():
     bh = adjust_pvalues(p, method="bh")
     assert np.allclose(bh[[0, 2, 3]], [0.03, 0.04, 0.04])
     assert np.all(adjust_pvalues([0.5, 0.9], method="holm") <= 1.0)
+
+
+def test_group_agreement_frame():
+    x, groups = grouped_points(n_per=5, k=3, shift=10.0)
+    names = [f"I{i}" for i in range(len(x))]
+    expert = {n: g for n, g in zip(names, groups, strict=True) if n != "I0"}
+    result = group_agreement(distance_matrix(x), np.repeat([0, 1, 2], 5), names, expert,
+                             n_permutations=99)
+    frame = result.to_frame()
+    assert frame["name"].tolist() == names[1:]
+    assert frame["group"].tolist() == [expert[n] for n in names[1:]]

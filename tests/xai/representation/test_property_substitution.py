@@ -95,3 +95,12 @@ def test_recommended_donor_is_the_nearest_high_data_one_in_the_group(result, tin
         assert result.headline["properties"][prop]["recommended_donor"] == flagged[0].donor
     assert any(r.recommended for r in result.results)  # the 6-pin viscosities have one
     json.dumps(result.to_dict())
+
+
+def test_frame_has_one_row_per_result(result):
+    frame = result.to_frame()
+    assert len(frame) == len(result.results)
+    first = result.results[0]
+    assert (frame.iloc[0]["property"], frame.iloc[0]["donor"], frame.iloc[0]["scaler"]) == (
+        first.property, first.donor, first.scaler)
+    assert frame.iloc[0]["rmse"] == first.rmse

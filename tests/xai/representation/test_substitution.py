@@ -212,3 +212,13 @@ def test_default_cases_are_the_measured_pairs(tiny_model, tiny_dataset):
     for s in out.swaps:
         pairs = m.loc[m["property"] == s.property, "formulation_id"].unique()
         assert s.n_cases == s.n_measured == sum(s.ingredient in recipes[f][0] for f in pairs)
+
+
+def test_frame_has_one_row_per_swap(result):
+    frame = result.to_frame()
+    assert len(frame) == len(result.swaps)
+    for i in (0, len(result.swaps) - 1):
+        swap = result.swaps[i]
+        assert frame.iloc[i]["ingredient"] == swap.ingredient
+        assert frame.iloc[i]["donor_kind"] == swap.donor_kind
+        assert frame.iloc[i]["mean_abs_change"] == swap.mean_abs_change

@@ -59,7 +59,7 @@ def test_oracle_shapley_matches_brute_force(setup, absence):
     dataset, model, cases = setup
     truth = dataset.truth
     oracle = oracle_shapley(model, cases, truth, absence=absence, max_players=12)
-    assert oracle.settings["enumerated"].all()
+    assert oracle.enumerated.all()
     # efficiency: the values add up to oracle(recipe) - oracle(baseline recipe)
     np.testing.assert_allclose(np.nansum(oracle.values, 1), oracle.prediction - oracle.baseline,
                                atol=1e-9)
@@ -80,7 +80,7 @@ def test_oracle_leaves_large_recipes_out(setup):
     dataset, model, cases = setup
     oracle = oracle_shapley(model, cases, dataset.truth, max_players=5)
     sizes = np.array([len(n) for n in cases.ingredients])
-    assert oracle.settings["enumerated"].tolist() == (sizes <= 5).tolist()
+    assert oracle.enumerated.tolist() == (sizes <= 5).tolist()
     assert np.isnan(oracle.values[sizes > 5]).all()
 
 
