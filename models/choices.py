@@ -4,7 +4,8 @@ The parsers of ``xai CMD --help`` read these without importing torch, pandas, sc
 Optuna; the modules that implement each choice import them back from here, so a name exists once.
 """
 
-BASELINES = ("ridge", "random_forest", "gradient_boosting", "ideal_mixing")  # models.baselines fits these
+# models.baselines fits these
+BASELINES = ("ridge", "random_forest", "gradient_boosting", "ideal_mixing")
 RARE_MODES = ("merge", "drop")  # models.rare_ingredients: how rare ingredients are cut
 CV_METHODS = ("kfold", "random")  # models.cv: k folds or repeated random splits
 DEFAULT_FRACTIONS = (0.1, 0.25, 0.5, 1.0)  # models.learning_curve: shares of training recipes
