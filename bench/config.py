@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from bench.ig import IGConfig
 from bench.scale import ScaleConfig
 from bench.shapley import ShapleyConfig
+from bench.startup import StartupConfig
 from bench.training import TrainingConfig
 
-BENCHMARKS = ("training", "shapley", "ig", "scale")
+BENCHMARKS = ("training", "shapley", "ig", "scale", "startup")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Settings:
     shapley: ShapleyConfig = field(default_factory=ShapleyConfig)
     ig: IGConfig = field(default_factory=IGConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
+    startup: StartupConfig = field(default_factory=StartupConfig)
     budget_s: float = 20 * 60
 
 
@@ -61,5 +63,6 @@ def tiny() -> Settings:
         ig=IGConfig(n_recipes=3, captum_steps=(4,), repeats=1, n_pairs=10, pair_repeats=1,
                     max_steps=16),
         scale=ScaleConfig(sizes=(60,)),
+        startup=StartupConfig(repeats=1),
         budget_s=60,
     )

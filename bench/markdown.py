@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.design_markdown import stored_section
 from bench.profile_markdown import profiles
 from bench.targets import Verdict, check_targets
-from xai.attribution.shapley import FIRST_ROUND
+from xai.attribution.constants import FIRST_ROUND
 
 HERE = Path(__file__).resolve().parent
 CPU_RESULTS = HERE / "results-cpu.json"
@@ -36,7 +37,11 @@ def render(results: dict, gpu: dict | None = None) -> str:
     if "scale" in results:
         parts.append(_scale(results["scale"]))
     parts.append(_gpu(gpu))
+    if "startup" in results:
+        parts.append(_startup(results["startup"]))
+    parts.append(_real_data())
     parts.append(profiles(results, verdicts))
+    parts.append(stored_section())  # python -m bench.design's section, kept across rewrites
     return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
 
 
@@ -322,6 +327,24 @@ def _gpu(gpu: dict | None) -> str:
     return "\n".join(out)
 
 
+def _startup(s: dict) -> str:
+    command = s.get("command", "python -m bench.run")
+    load = (f" (1-minute load average {s['load_at_start']:.1f} at the start)"
+            if "load_at_start" in s else "")
+    out = ["## 6. Start-up", "",
+           f"Wall time of each command in a fresh interpreter, median of {s['repeats']} runs "
+           f"interleaved with `python -c pass` (median {_num(s['python_pass_median_s'])} s in "
+           f"the same run), measured on {s.get('date', '?')} with `{command}`{load}. The "
+           "parsers import no torch, pandas, scipy or Optuna; each command "
+           "imports its stack when it runs.", "",
+           "| command | median s | x `python -c pass` | runs (s) |", "|---|---|---|---|"]
+    for name, c in s["commands"].items():
+        runs = ", ".join(_num(t, 2) for t in c["runs_s"])
+        out.append(f"| `{name}` | {_num(c['median_s'])} | {c['ratio_to_python']:.1f} | "
+                   f"{runs} |")
+    return "\n".join(out)
+
+
 def _num(x, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
@@ -338,6 +361,15 @@ def _pct(x) -> str:
 
 def _gb(mib: float) -> str:
     return f"{mib * 2**20 / 1e9:.2f} GB"
+
+
+def _real_data() -> str:
+    """The real-data section from ``bench/results-real.json`` (``python -m bench.real_data``)."""
+    from bench.real_data import load_results
+    from bench.real_data import render as render_real
+
+    stored = load_results()
+    return "" if stored is None else render_real(stored["summary"], stored["meta"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,8 +35,9 @@ from bench.machine import describe_machine, load_average, wait_for_quiet
 from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, render
 from bench.scale import run_scale
 from bench.shapley import run_shapley
+from bench.startup import run_startup
 from bench.training import run_training
-from models.io import atomic_file, to_jsonable
+from models.io import atomic_file, dumps_json
 
 GPU_BENCHMARKS = ("ig", "training")
 
@@ -113,6 +114,8 @@ def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
             return run_training(workdir, settings.training, device=device)[0]
         if name == "scale":
             return run_scale(workdir, settings.scale)
+        if name == "startup":
+            return run_startup(settings.startup)
         trained = bench_model(workdir, epochs=settings.model_epochs)
         pool = recipe_pool(settings.pool)
         if name == "shapley":
@@ -122,7 +125,7 @@ def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
 
 def _save(results: dict, args: argparse.Namespace, settings: presets.Settings,
           device: str) -> None:
-    text = json.dumps(results, indent=2, default=to_jsonable)
+    text = dumps_json(results, sort_keys=False)
     if args.json is not None:
         _write(args.json, text)
         print(f"raw results: {args.json}")
@@ -133,7 +136,7 @@ def _save(results: dict, args: argparse.Namespace, settings: presets.Settings,
     reference = settings.mode == "full" and results["benchmarks"] == list(presets.BENCHMARKS)
     if reference:
         results["raw"] = "bench/results-cpu.json"
-        text = json.dumps(results, indent=2, default=to_jsonable)
+        text = dumps_json(results, sort_keys=False)
         _write(CPU_RESULTS, text)
     elif args.json is not None:
         results["raw"] = str(args.json)

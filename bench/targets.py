@@ -28,7 +28,7 @@ def check_targets(results: dict) -> list[Verdict]:
     return [
         _exact_vs_kernel(shapley), _equal_time(shapley), _thirty(shapley), _batch(shapley),
         _ig_speedup(ig), _ig_pairs(ig), _demo(training), _memory(scale),
-        _budget(results),
+        _startup(results.get("startup")), _budget(results),
     ]
 
 
@@ -195,6 +195,21 @@ def _memory(s: dict | None) -> Verdict:
     if gb < 4:
         return Verdict(target, figure, "met", f"{4 / gb:.1f}x inside 4 GB")
     return Verdict(target, figure, "missed", f"{gb / 4:.2f}x over 4 GB", "scale")
+
+
+def _startup(s: dict | None) -> Verdict:
+    target = "`xai --help` and `xai explain --help` in under 0.5 s"
+    commands = (s or {}).get("commands", {})
+    if not commands:
+        return Verdict(target, "-", "not measured", "start-up benchmark not run")
+    python = s["python_pass_median_s"]
+    figure = "; ".join(f"`{name}` {c['median_s']:.3g} s ({c['ratio_to_python']:.1f}x "
+                       f"`python -c pass`, {python:.3g} s)" for name, c in commands.items())
+    slowest = max(c["median_s"] for c in commands.values())
+    limit = s.get("target_s", 0.5)
+    if slowest < limit:
+        return Verdict(target, figure, "met", f"{limit / slowest:.1f}x inside {limit:g} s")
+    return Verdict(target, figure, "missed", f"{slowest / limit:.2f}x over {limit:g} s")
 
 
 def _budget(results: dict) -> Verdict:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 
+from models.choices import DEFAULT_VARIANTS, RARE_MODES
 from models.cv import cv_splits
 from models.data import Dataset
 from models.experiments import (
@@ -27,18 +28,9 @@ from models.experiments import (
 )
 from models.mixer import MixerConfig
 from models.pipeline import measured_formulations
-from models.rare_ingredients import RARE_MODES
 from models.training import TrainConfig
 
 DEFAULT = "default"
-DEFAULT_VARIANTS = (
-    "amount_encoding=concat",
-    "amount_encoding=fourier",
-    "layer_norm=true",
-    "code_activation=tanh",
-    "rare_cut=1",
-    "rare_cut=2",
-)
 _MIXER_KEYS = {f.name for f in fields(MixerConfig)} - {"n_ingredients", "n_properties"}
 VERDICTS = {"a lower": "variant better", "b lower": "default better"}
 

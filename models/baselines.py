@@ -1,10 +1,12 @@
 """Simple reference models on the bag of ingredient amounts, fitted on the Mixer's own split.
 
 A Mixer is only worth its complexity if it beats models that see the same recipes as a plain
-formulation x ingredient matrix of amounts. Three such baselines are fitted per property on
-``split.train`` (the validation part is not used: ridge picks its penalty by leave-one-out on
-the training rows, the tree ensembles keep their defaults), with the same target transform as
-the Mixer (log where ``dataset.property_transforms()`` says so), and scored on ``split.test`` in
+formulation x ingredient matrix of amounts. Four such baselines (ridge, random forest, gradient
+boosting, and ideal mixing: a no-intercept ridge on the amount fractions, the amount-weighted
+sum of per-ingredient effects) are fitted per property on ``split.train`` (the validation part
+is not used: the ridges pick their penalty by leave-one-out on the training rows, the tree
+ensembles keep their defaults), with the same target transform as the Mixer (log where
+``dataset.property_transforms()`` says so), and scored on ``split.test`` in
 original units with the same metrics as the Mixer's ``metrics["properties"][p]["test"]``.
 
 Amounts enter unscaled: standardising a column that is almost always zero would turn one test
@@ -22,6 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
 from models.data import Dataset
@@ -43,10 +47,23 @@ def _gradient_boosting(seed: int):
     return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, random_state=seed)
 
 
+def _ideal_mixing(seed: int):
+    # ideal mixing: the property is the amount-weighted mean of per-ingredient effects,
+    # y = sum_i x_i b_i with x the amount fractions of the recipe (no intercept)
+    return make_pipeline(FunctionTransformer(_fractions),
+                         RidgeCV(alphas=np.logspace(-6, 2, 17), fit_intercept=False))
+
+
+def _fractions(x: np.ndarray) -> np.ndarray:
+    total = x.sum(axis=1, keepdims=True)
+    return np.divide(x, total, out=np.zeros_like(x, dtype=np.float64), where=total > 0)
+
+
 BASELINES: dict[str, Callable[[int], object]] = {
     "ridge": _ridge,
     "random_forest": _random_forest,
     "gradient_boosting": _gradient_boosting,
+    "ideal_mixing": _ideal_mixing,
 }
 
 

@@ -9,6 +9,10 @@
     split.json             the formulation ids of each split part
     provenance.json        data hash, package versions
     snapshots.safetensors  embedding tables every k epochs (only when snapshots were kept)
+    members/, ensemble.json  cross-fitted ensemble members and their out-of-fold predictions
+                           (only for an ensemble; see models.ensemble)
+    conformal.json         calibration residuals of the prediction intervals (models.conformal)
+    domain.json            the training recipes' applicability domain (models.applicability)
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.applicability import DOMAIN_FILE, Domain
 from models.config import check_values
+from models.conformal import CONFORMAL_FILE, Conformal
 from models.encoding import Encoder
+from models.ensemble import load_ensemble, save_ensemble
 from models.errors import InputError
 from models.io import atomic_folder, write_json
 from models.mixer import MixerConfig, build_mixer
@@ -63,6 +70,11 @@ def save_model(model: TrainedModel, path: str | Path) -> Path:
         write_json(tmp / "provenance.json", model.provenance)
         if model.split is not None:
             write_json(tmp / "split.json", model.split.to_dict())
+        save_ensemble(model.ensemble, tmp)
+        if model.conformal is not None:
+            write_json(tmp / CONFORMAL_FILE, model.conformal.to_dict())
+        if model.domain is not None:
+            write_json(tmp / DOMAIN_FILE, model.domain.to_dict())
         if model.history.snapshots:
             save_file(_pack_snapshots(model.history.snapshots), tmp / "snapshots.safetensors")
     return path
@@ -110,6 +122,11 @@ def load_model(path: str | Path) -> TrainedModel:
         metrics=_read_json(path, "metrics.json"),
         history=history,
         provenance=_read_json(path, "provenance.json"),
+        ensemble=load_ensemble(path, mixer_config, _read_json),
+        conformal=Conformal.from_dict(_read_json(path, CONFORMAL_FILE))
+        if (path / CONFORMAL_FILE).is_file() else None,
+        domain=Domain.from_dict(_read_json(path, DOMAIN_FILE))
+        if (path / DOMAIN_FILE).is_file() else None,
     )
 
 

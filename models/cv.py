@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from models.baselines import BASELINES
+from models.choices import CV_METHODS
 from models.data import Dataset
 from models.experiments import (
     MIXER,
@@ -30,9 +31,10 @@ from models.experiments import (
 )
 from models.pipeline import measured_formulations
 from models.splits import Split, kfold_splits, random_split
+from models.structured_splits import STRUCTURED, structured_splits
 from models.training import TrainConfig
 
-METHODS = ("kfold", "random")
+METHODS = CV_METHODS
 METRICS = ("rmse", "mae", "r2")
 VERDICTS = {"a lower": "mixer better", "b lower": "baseline better"}
 
@@ -87,11 +89,15 @@ def cross_validate(
     """
     train_config = train_config or TrainConfig()
     ids = measured_formulations(dataset)
+    if method in STRUCTURED:  # extrapolation: leave ingredients / a group out, or by size
+        pairs = structured_splits(dataset, method, folds=folds, seed=seed)
+    else:
+        pairs = cv_splits(ids, method=method, folds=folds, seeds=seeds, seed=seed)
     tasks = [
         Task(split=split, mixer_options=dict(mixer_options or {}),
              train_config=replace(train_config, seed=train_config.seed + labels["repeat"]),
              baselines=tuple(baselines), labels=labels)
-        for labels, split in cv_splits(ids, method=method, folds=folds, seeds=seeds, seed=seed)
+        for labels, split in pairs
     ]
     records = run_tasks(dataset, tasks, jobs=jobs, progress=progress, desc="cross-validation")
     counts = dataset.measurements["property"].value_counts().to_dict()

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import stats
 from tqdm.auto import tqdm
 
 from models.baselines import BASELINES, metrics_from_predictions, predict_baselines
 from models.data import Dataset
+from models.intervals import t_interval, t_test_pvalue
 from models.pipeline import fit_model
 from models.rare_ingredients import cut_rare_ingredients
 from models.splits import Split
@@ -166,25 +166,26 @@ def paired_difference(
         return result
     sd = float(d.std(ddof=1))
     result["sd"] = sd
-    result["ci"], result["p_value"] = _t_interval(d.mean(), sd * math.sqrt(1 / n), n, confidence)
+    result["ci"], result["p_value"] = _t_interval(d, confidence, 0.0)
     chosen = result["ci"]
     if test_train_ratio is not None:
-        scale = sd * math.sqrt(1 / n + test_train_ratio)
         result["ci_corrected"], result["p_value_corrected"] = _t_interval(
-            d.mean(), scale, n, confidence
-        )
+            d, confidence, test_train_ratio)
         chosen = result["ci_corrected"]
     result["verdict"] = ("a lower" if chosen[1] < 0 else "b lower" if chosen[0] > 0
                          else "no clear difference")
     return result
 
 
-def _t_interval(mean: float, se: float, n: int, confidence: float) -> tuple[list[float], float]:
-    if se == 0:
-        return [float(mean), float(mean)], (0.0 if mean != 0 else 1.0)
-    q = stats.t.ppf(0.5 + confidence / 2, df=n - 1)
-    p = 2 * stats.t.sf(abs(mean) / se, df=n - 1)
-    return [float(mean - q * se), float(mean + q * se)], float(p)
+def _t_interval(d: np.ndarray, confidence: float,
+                correction: float) -> tuple[list[float], float]:
+    """[low, high] and the two-sided p-value from :func:`models.intervals.t_interval`; with
+    no spread at all the p-value is 0 for a non-zero mean and 1 for a zero one."""
+    interval = t_interval(d, confidence=confidence, correction=correction)
+    p = t_test_pvalue(d, correction=correction)
+    if math.isnan(p):  # every difference the same
+        p = 0.0 if interval.estimate != 0 else 1.0
+    return [interval.low, interval.high], p
 
 
 def metric_table(records: Sequence[dict], metric: str = "rmse") -> dict[str, dict[str, list]]:

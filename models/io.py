@@ -1,9 +1,11 @@
-"""Small file helpers shared by every stage: JSON that numpy can write, and outputs that appear
-all at once or not at all (the rules for folder outputs are in :mod:`models.outputs`)."""
+"""Small file helpers shared by every stage: strict JSON that numpy can write (no NaN or
+Infinity tokens), cells safe for spreadsheets, and outputs that appear all at once or not at all
+(the rules for folder outputs are in :mod:`models.outputs`)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -68,9 +70,40 @@ def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_json(file: str | Path, data) -> None:
-    """Write ``data`` as indented JSON with sorted keys (NaN allowed, written as NaN)."""
-    Path(file).write_text(json.dumps(data, indent=2, sort_keys=True, default=to_jsonable) + "\n")
+def strict_json(value):
+    """``value`` made strict-JSON-able: numpy values as Python ones, paths as text, tuples as
+    lists and every non-finite float (NaN, +-infinity) as ``None``.
+
+    This is the project's one policy for numbers JSON cannot hold: they are written as ``null``
+    (the field's description says what a missing number means), never as the ``NaN`` /
+    ``Infinity`` tokens that strict parsers reject.
+    """
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else str(strict_json(k))): strict_json(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return strict_json(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def dumps_json(data, *, compact: bool = False, sort_keys: bool = True) -> str:
+    """``data`` as strict JSON text (see :func:`strict_json`); indented unless ``compact``."""
+    layout = {"separators": (",", ":")} if compact else {"indent": 2}
+    return json.dumps(strict_json(data), sort_keys=sort_keys, allow_nan=False,
+                      default=to_jsonable, **layout)
+
+
+def write_json(file: str | Path, data, *, compact: bool = False) -> None:
+    """Write ``data`` as strict JSON with sorted keys: non-finite numbers become ``null``."""
+    Path(file).write_text(dumps_json(data, compact=compact) + "\n")
 
 
 @contextmanager

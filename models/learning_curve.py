@@ -14,13 +14,12 @@ from dataclasses import replace
 import numpy as np
 
 from models.baselines import BASELINES
+from models.choices import DEFAULT_FRACTIONS
 from models.data import Dataset
 from models.experiments import Task, metric_table, relative_rmse, run_tasks, summarise
 from models.pipeline import measured_formulations
 from models.splits import Split, random_split
 from models.training import TrainConfig
-
-DEFAULT_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 
 def nested_training_sets(

@@ -41,6 +41,9 @@ class MixerConfig:
     dropout: float = 0.0
     ffn_ratio: int = 2
     head_hidden: int = 32
+    # numeric ingredient descriptors (ingredients.csv columns) added to each code vector through
+    # a learned projection of (standardised value, present mask); () for codes alone
+    descriptor_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.amount_encoding not in AMOUNT_ENCODINGS:
@@ -52,6 +55,7 @@ class MixerConfig:
         if self.mixer_dim % self.n_heads:
             raise ValueError(f"mixer_dim {self.mixer_dim} is not divisible by "
                              f"n_heads {self.n_heads}")
+        object.__setattr__(self, "descriptor_names", tuple(self.descriptor_names))
         if self.log_dose_floor < 0:
             raise ValueError("log_dose_floor must be 0 (off) or positive, "
                              f"not {self.log_dose_floor}")
@@ -115,6 +119,16 @@ class Mixer(nn.Module):
         self.ingredient_embedding = nn.Embedding(c.n_ingredients, c.base_dim, padding_idx=0)
         self.property_embedding = nn.Embedding(c.n_properties, c.mixer_dim)
         self.code_activation = CODE_ACTIVATIONS[c.code_activation]()
+        n_desc = len(c.descriptor_names)
+        if n_desc:
+            # (n_ingredients, n_desc) standardised values and 1/0 masks, filled from the data
+            # (models.descriptors) and saved with the weights; the padding row stays zero
+            self.register_buffer("descriptors", torch.zeros(c.n_ingredients, n_desc))
+            self.register_buffer("descriptor_mask", torch.zeros(c.n_ingredients, n_desc))
+            # the standardisation, kept to place ingredients added after training
+            self.register_buffer("descriptor_center", torch.zeros(n_desc))
+            self.register_buffer("descriptor_scale", torch.ones(n_desc))
+            self.describe = nn.Linear(2 * n_desc, c.base_dim)
         dose = int(c.amount_encoding != "multiply" and c.log_dose_floor > 0)
         extra = {"multiply": 0, "concat": 1 + dose, "fourier": 1 + dose + 2 * c.fourier_frequencies}
         self.project = nn.Linear(c.base_dim + extra[c.amount_encoding], c.mixer_dim)
@@ -143,8 +157,15 @@ class Mixer(nn.Module):
     # -- the tables analysers read -------------------------------------------------------------
 
     def ingredient_vectors(self, ingredient_ids: torch.Tensor) -> torch.Tensor:
-        """Code vectors after the code activation, (..., base_dim)."""
-        return self.code_activation(self.ingredient_embedding(ingredient_ids))
+        """Code vectors after the code activation, (..., base_dim); with descriptors, the
+        learned code plus the projection of the ingredient's descriptors and their mask."""
+        code = self.ingredient_embedding(ingredient_ids)
+        if self.config.descriptor_names:
+            values = self.descriptors[ingredient_ids] * self.descriptor_mask[ingredient_ids]
+            described = self.describe(torch.cat([values, self.descriptor_mask[ingredient_ids]],
+                                                dim=-1))
+            code = code + described * (ingredient_ids != 0).unsqueeze(-1).to(code.dtype)
+        return self.code_activation(code)
 
     def ingredient_table(self) -> torch.Tensor:
         """(n_ingredients - 1, base_dim): every real ingredient's vector, padding row excluded."""

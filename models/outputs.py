@@ -114,12 +114,13 @@ def check_output_file(
     out: str | Path, *, inputs: Iterable[str | Path | None] = (), header: str | None = None
 ) -> Path:
     """Refuse an output file a command must not write: a folder, a path inside an input, an
-    unwritable parent, or (when ``header`` is given) an existing file whose first line is not
-    ``header``, i.e. a file this command did not write."""
+    unwritable parent, or (when ``header`` is given) an existing file whose first line does not
+    start with ``header`` (the columns every version of the command writes first), i.e. a file
+    this command did not write."""
     path = Path(out)
     if path.is_dir():
         raise OutputError(f"--out {out}: is a folder; give a file name")
-    if path.exists() and header is not None and _first_line(path) != header:
+    if path.exists() and header is not None and not (_first_line(path) or "").startswith(header):
         raise OutputError(f"--out {out}: an existing file that this command did not write; "
                           "choose a new path (nothing was written)")
     _check_inputs(out, _target(path), inputs)

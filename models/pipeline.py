@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.data import DataError, Dataset, Problem
+from models.descriptors import descriptor_options, fill_descriptors
 from models.encoding import Encoder
 from models.metrics import regression_metrics
 from models.mixer import MixerConfig, build_mixer
@@ -66,12 +67,14 @@ def fit_model(
         ingredients=dataset.ingredient_names,
         properties=dataset.property_names,
     )
+    options, descriptors = descriptor_options(dataset.root, mixer_options)
     config = MixerConfig(
         n_ingredients=encoder.n_ingredient_ids,
         n_properties=len(encoder.properties),
-        **(mixer_options or {}),
+        **options,
     )
     model = TrainedModel(build_mixer(config, seed=train_config.seed), encoder, train_config, split)
+    fill_descriptors(model.mixer, encoder.ingredients, descriptors)
     validation_rows = _rows(dataset.measurements, split.validation)
     model.history = train(
         model.mixer,
@@ -119,11 +122,11 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: Split) -> dict:
                 entry["oracle_r2"] = _oracle_r2(dataset, rows[here], prop)
             result["properties"].setdefault(prop, {})[part] = entry
     counts = dataset.measurements["property"].value_counts().to_dict()
-    result["summary"] = _summary(result["properties"], counts)
+    result["summary"] = metrics_summary(result["properties"], counts)
     return result
 
 
-def _summary(per_property: dict, counts: dict[str, int]) -> dict:
+def metrics_summary(per_property: dict, counts: dict[str, int]) -> dict:
     """The headline numbers: median test R^2 over well-measured properties (>= 200
     measurements), and which properties with >= 100 measurements beat the mean predictor."""
     tests = {p: m["test"] for p, m in per_property.items()}

@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from models.choices import RARE_MODES
 from models.data import Dataset
 
 RARE = "<rare>"
-RARE_MODES = ("merge", "drop")
 
 
 def cut_rare_ingredients(

@@ -38,14 +38,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from models.choices import REDUCTION_STRATEGIES
 from models.data import Dataset
+from models.intervals import t_interval, t_test_pvalue
 from models.pipeline import fit_model, measured_formulations
 from models.splits import Split, kfold_splits, random_split
-from models.stats import t_interval, t_test_pvalue
 from models.trained import TrainedModel
 from models.training import TrainConfig
 
-STRATEGIES = ("nearest", "group")
+STRATEGIES = REDUCTION_STRATEGIES
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from tqdm.auto import tqdm
 
+from models.choices import SAMPLERS
 from models.data import Dataset
 from models.encoding import Encoder
 from models.experiments import split_digest
@@ -41,7 +42,6 @@ from models.sweep_space import SearchSpace
 from models.trained import TrainedModel
 from models.training import History, TrainConfig, train
 
-SAMPLERS = ("tpe", "random", "grid")
 OBJECTIVE = "best validation loss: mean squared error over validation measurements, standardised"
 
 

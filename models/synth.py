@@ -323,5 +323,6 @@ def write_dataset(data: SynthData, out: Path) -> None:
         for name, table in tables.items():
             table.to_csv(tmp / name, index=False, lineterminator="\n",
                          float_format=f"%.{DECIMALS}f")
+        # strict JSON, and a non-finite number in the ground truth is a bug: refuse to write it
         text = json.dumps(data.truth, indent=2, sort_keys=True, allow_nan=False)
         (tmp / "truth.json").write_text(text + "\n", encoding="utf-8")

@@ -26,6 +26,11 @@ class TrainedModel:
     metrics: dict = field(default_factory=dict)
     history: History = field(default_factory=History)
     provenance: dict = field(default_factory=dict)
+    # models.ensemble.Ensemble: cross-fitted members beside the analysed model, or None
+    ensemble: object | None = None
+    # models.conformal.Conformal and models.applicability.Domain (see models.calibration)
+    conformal: object | None = None
+    domain: object | None = None
 
     @property
     def properties(self) -> tuple[str, ...]:

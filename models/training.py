@@ -18,13 +18,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from models.choices import DEFAULT_EPOCHS
 from models.encoding import RecipeTensors
 from models.mixer import Mixer
+from models.modes import evaluation
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 120
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 128
     lr: float = 1e-2
     weight_decay: float = 0.1
@@ -34,6 +36,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     snapshot_every: int = 0  # keep embedding tables every k epochs (0: never)
+    # early stopping reads the median of the last k validation losses (1: the raw loss); a
+    # validation set of a few dozen recipes gives a loss too noisy to pick an epoch from
+    smoothing: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,14 +114,12 @@ def length_bucketed_batches(
 @torch.no_grad()
 def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 1024) -> np.ndarray:
     """Standardised predictions for every sample, in order."""
-    was_training = mixer.training
-    mixer.eval()
     out = []
-    for start in range(0, len(samples), batch_size):
-        rows = torch.arange(start, min(start + batch_size, len(samples)))
-        prop, ids, amounts, mask, _ = samples.batch(rows)
-        out.append(mixer(prop, ids, amounts, mask))
-    mixer.train(was_training)
+    with evaluation(mixer):
+        for start in range(0, len(samples), batch_size):
+            rows = torch.arange(start, min(start + batch_size, len(samples)))
+            prop, ids, amounts, mask, _ = samples.batch(rows)
+            out.append(mixer(prop, ids, amounts, mask))
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 
@@ -176,6 +179,10 @@ def train(
             "validation_loss": validation_loss,
             "lr": optimiser.param_groups[0]["lr"],
         }
+        if config.smoothing > 1:  # median of this and the previous smoothing - 1 raw losses
+            recent = [e["validation_loss"] for e in history.epochs[-(config.smoothing - 1):]]
+            validation_loss = float(np.median([*recent, validation_loss]))
+            record["smoothed_validation_loss"] = validation_loss
         history.epochs.append(record)
         if config.snapshot_every and epoch % config.snapshot_every == 0:
             history.snapshots.append(_snapshot(mixer, epoch))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,9 +31,9 @@ def write_report(audit: Audit | Mapping, folder: str | Path, *,
     formulation), ``results.json`` (every number the pages show, strict compact JSON: a NaN
     or infinity raises ValueError before anything is written) and, when the audit has an
     attribution table, ``attributions.csv`` (one row per formulation x property x ingredient
-    x method).
+    x method; text cells that a spreadsheet would read as a formula are neutralised).
     """
-    from models.io import atomic_folder
+    from models.io import atomic_folder, safe_for_spreadsheets
     from reports.render import write_report as write_pages
 
     if isinstance(audit, Mapping):
@@ -43,10 +42,10 @@ def write_report(audit: Audit | Mapping, folder: str | Path, *,
         results, table = audit.results, getattr(audit, "attributions", None)
     text = results_json(results)
     folder = Path(folder)
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder, kind="report") as tmp:
         (tmp / RESULTS_FILE).write_text(text, encoding="utf-8")
         if table is not None:
-            table.to_csv(tmp / ATTRIBUTIONS_FILE, index=False)
+            safe_for_spreadsheets(table).to_csv(tmp / ATTRIBUTIONS_FILE, index=False)
         write_pages(results, tmp)
         if before_replace is not None:
             before_replace(tmp)
@@ -54,9 +53,9 @@ def write_report(audit: Audit | Mapping, folder: str | Path, *,
 
 
 def results_json(results: Mapping) -> str:
-    """``results`` as strict, compact JSON with sorted keys (ValueError on NaN or infinity),
-    the way ``results.json`` is written; NumPy scalars and arrays become plain values."""
-    from models.io import to_jsonable
+    """``results`` as strict, compact JSON with sorted keys, the way ``results.json`` is written
+    (the project's one JSON policy, :func:`models.io.dumps_json`: NumPy values as plain ones,
+    non-finite numbers as null)."""
+    from models.io import dumps_json
 
-    return json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False,
-                      default=to_jsonable) + "\n"
+    return dumps_json(results, compact=True) + "\n"

@@ -96,7 +96,8 @@ def tiny_checkpoint(tiny_model, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_audit(tiny_model, tiny_dataset, tiny_checkpoint):
     """``run_audit`` with the quick options on the tiny model and data (do not modify)."""
-    from xai.runs.audit import AuditOptions, run_audit
+    from xai.runs.audit import run_audit
+    from xai.runs.settings import AuditSettings
 
     return run_audit(tiny_model, tiny_dataset, model_dir=tiny_checkpoint,
-                     options=AuditOptions.quick(max_cases=60))
+                     settings=AuditSettings.quick(max_cases=60))

@@ -9,13 +9,15 @@ The notebook entry points, one import away::
     ex[0], ex[:5], ex.select(formulations=["F1"]), ex.to_frame()
     predictions = xai.predict(model, recipes)
     audit = xai.audit(model, models.load_dataset("data/"))
+    designs = xai.design(model, dataset, ["ph=5.5..6.5"])  # recipes that reach targets
 
 ``recipes`` is a long DataFrame (``formulation_id, ingredient, amount``), a dict of dicts
 ``{formulation_id: {ingredient: amount}}`` or a dataset. The result types share one base
 (:class:`xai.results.CaseResults`): a case header, ``len``, indexing, ``select`` and
 ``to_frame``. The analysers themselves live in sub-packages grouped by the question they
 answer: ``attribution``, ``attention``, ``checks``, ``representation``, ``hypotheses``,
-``truth``; ``runs`` strings them together and ``commands`` is the command line.
+``truth``, ``inverse`` (inverse design); ``runs`` strings them together and ``commands`` is the
+command line.
 
 Attributes are loaded on first use, so ``import xai`` stays light (no torch, pandas or scipy
 until an analysis runs).
@@ -27,12 +29,14 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "runs.api": ["predict", "explain", "represent", "audit"],
-        "attribution.absence": ["Absence"],
+        "inverse": ["design"],
+        "absence": ["Absence"],
         "results": ["CaseResults"],
         "attribution.results": ["Attribution"],
         "attribution.interactions": ["Interactions"],
         "attention.maps": ["AttentionMaps", "AttentionSummary"],
-        "runs.audit": ["Audit", "AuditOptions"],
+        "runs.audit": ["Audit"],
+        "runs.settings": ["AuditSettings", "ExplainSettings"],
         "runs.represent": ["RepresentResult"],
     },
 )

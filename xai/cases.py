@@ -11,6 +11,7 @@ import torch
 
 from models.data import Dataset
 from models.trained import TrainedModel
+from xai.absence import Absence
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,18 @@ def make_cases(
     formulation_ids: Sequence[str],
     properties: Sequence[str] | None = None,
     *,
+    absence: Absence | None = None,
     balance_ingredient: str | None = None,
 ) -> Cases:
     """Encode cases for ``formulation_ids``.
 
     With ``properties``, every formulation is paired with every listed property; without, with
-    each property measured on it. ``balance_ingredient`` defaults to the one named in the
+    each property measured on it. The balance ingredient is ``balance_ingredient`` when given,
+    else the one ``absence`` names (``Absence.balance("water")``), else the one named in the
     dataset's ``truth.json`` when there is one.
     """
+    if balance_ingredient is None and absence is not None:
+        balance_ingredient = absence.balance_ingredient
     if balance_ingredient is None and dataset.truth:
         balance_ingredient = dataset.truth.get("balance_ingredient")
     recipes = dataset.recipes()
@@ -126,6 +131,14 @@ def encode_cases(
         measured=np.full(len(pairs), np.nan) if measured is None else measured,
         balance_ingredient=balance_ingredient,
     )
+
+
+def auto_absence(cases: Cases) -> Absence:
+    """The absence "auto" stands for: ``balance`` (with the cases' balance ingredient) when
+    some recipe holds the balance ingredient, else ``removed``."""
+    if cases.balance_ingredient is not None and bool((cases.balance_slot >= 0).any()):
+        return Absence.balance(cases.balance_ingredient)
+    return Absence.removed()
 
 
 def random_cases(

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 
+from xai.absence import Absence
+
 if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
@@ -119,8 +121,8 @@ class CaseResults:
         """A one-line summary (the arrays would fill a notebook cell)."""
         props = sorted(set(self.properties))
         shown = ", ".join(props[:4]) + (f" and {len(props) - 4} more" if len(props) > 4 else "")
-        labels = "".join(f", {f.name}={getattr(self, f.name)!r}" for f in fields(self)
-                         if isinstance(getattr(self, f.name), str))
+        labels = "".join(f", {f.name}={str(getattr(self, f.name))!r}" for f in fields(self)
+                         if isinstance(getattr(self, f.name), str | Absence))
         n, m = len(self), len(set(self.formulation_ids))
         return (f"<{type(self).__name__}: {n} case{'' if n == 1 else 's'}, "
                 f"{m} formulation{'' if m == 1 else 's'} x [{shown}]{labels}>")

@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from models.stats import Interval, t_interval, t_test_pvalue  # noqa: F401 (shared with models)
+from models.intervals import Interval as Interval  # re-exported: the analysers' interval type
+from models.intervals import t_interval as t_interval
+from models.intervals import t_test_pvalue as t_test_pvalue
 
 NAN = float("nan")
 

@@ -64,3 +64,17 @@ def test_rss_measures_a_child_process():
     assert result["returncode"] == 0
     assert "hello" in result["output"]
     assert np.isfinite(result["wall_s"]) and result["peak_rss_mb"] > 1
+
+
+def test_startup_benchmark_runs_and_renders():
+    from bench.markdown import _startup
+    from bench.startup import StartupConfig, run_startup
+    from bench.targets import check_targets
+
+    result = run_startup(StartupConfig(repeats=1), say=_quiet)
+    assert set(result["commands"]) == {"xai --help", "xai explain --help"}
+    assert all(c["median_s"] > 0 and c["ratio_to_python"] > 0
+               for c in result["commands"].values())
+    assert "## 6. Start-up" in _startup(result)
+    (verdict,) = [v for v in check_targets({"startup": result}) if "--help" in v.target]
+    assert verdict.outcome in ("met", "missed")

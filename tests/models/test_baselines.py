@@ -98,3 +98,10 @@ def test_score_split_fits_every_model_on_the_task_split(tiny_dataset):
     mixer, ridge = record["models"]["mixer"], record["models"]["ridge"]
     for prop in ridge:
         assert ridge[prop]["n"] == mixer[prop]["n"]
+
+
+def test_the_command_line_offers_exactly_the_fitted_baselines():
+    from models.baselines import BASELINES
+    from models.choices import BASELINES as NAMES
+
+    assert tuple(BASELINES) == NAMES

@@ -42,15 +42,20 @@ def test_bare_results_and_audits_without_a_table_write_no_csv(tiny_audit, tmp_pa
         assert not (tmp_path / name / "attributions.csv").exists()
 
 
-def test_a_nan_is_refused_and_the_previous_report_kept(tiny_audit, tmp_path):
+def test_a_nan_is_written_as_null_and_an_unwritable_value_keeps_the_previous_report(
+        tiny_audit, tmp_path):
     folder = tmp_path / "report"
     reports.write_report(tiny_audit, folder)
     before = (folder / "results.json").read_text()
     results = copy.deepcopy(tiny_audit.results)
     results["units"] = float("nan")
-    with pytest.raises(ValueError, match="JSON"):
+    reports.write_report(results, folder)
+    assert _strict((folder / "results.json").read_text())["units"] is None
+    results["units"] = object()  # nothing JSON can hold: refused before anything is written
+    written = (folder / "results.json").read_text()
+    with pytest.raises(TypeError):
         reports.write_report(results, folder)
-    assert (folder / "results.json").read_text() == before
+    assert (folder / "results.json").read_text() == written != before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
+from models.modes import evaluation
 from xai.cases import Cases, length_chunks
 from xai.results import CaseResults
 
@@ -281,9 +282,7 @@ def attention_summary(
 def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = False):
     """Yield (weights (B, L, H, S, S) with padding zeroed, token mask (B, S), case rows) per
     chunk of cases of similar length, each trimmed to its longest recipe."""
-    was_training = mixer.training
-    mixer.eval()
-    try:
+    with evaluation(mixer):
         lengths = cases.mask.sum(1).cpu().numpy()
         chunks = length_chunks(lengths, np.arange(len(cases)), batch_size)
         for rows in tqdm(chunks, desc="attention", unit="batch", disable=not progress,
@@ -295,8 +294,6 @@ def _batches(mixer: Mixer, cases: Cases, batch_size: int, *, progress: bool = Fa
             weights = torch.stack(per_layer, dim=1)  # (B, L, H, S, S)
             keep = (token_mask[:, :, None] & token_mask[:, None, :])[:, None, None]
             yield weights * keep, token_mask, rows
-    finally:
-        mixer.train(was_training)
 
 
 def _stats(values: np.ndarray) -> ShareStats:

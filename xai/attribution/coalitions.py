@@ -1,7 +1,7 @@
 """Evaluating the model on many coalitions of a recipe's ingredients, in large batches.
 
 A coalition is a (T,) bool vector over a case's slots: True keeps a player, False makes it absent
-in the sense of ``xai.attribution.absence``. Slots that are not players (padding, the balance
+in the sense of ``xai.absence``. Slots that are not players (padding, the balance
 ingredient under ``balance`` absence) ignore the coalition. The value v(S) of a coalition is the
 model output for the recipe so changed, in the property's standardised model units.
 
@@ -10,19 +10,19 @@ their first-block projections) are computed once, coalitions are grouped by how 
 keep, and each group gathers just its present tokens into a dense block that runs without any
 attention mask (``Mixer.run_blocks``). Any other callable with the Mixer's forward signature
 ``f(property_ids, ingredient_ids, amounts, mask) -> (B,)`` is evaluated on recipes built with
-``xai.attribution.absence.apply_absence``.
+``xai.absence.apply_absence``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from models.mixer import Mixer
-from xai.attribution.absence import apply_absence, check_absence, players
+from models.modes import evaluation
+from xai.absence import REMOVED, Absence, apply_absence, as_absence, players
 from xai.cases import Cases
 
 Model = Mixer | Callable[..., torch.Tensor]
@@ -34,7 +34,7 @@ def coalition_values(
     model: Model,
     cases: Cases,
     coalitions: np.ndarray | torch.Tensor,
-    absence: str = "removed",
+    absence: Absence | str = REMOVED,
     *,
     case_index: np.ndarray | Sequence[int] | None = None,
     batch_size: int = 8192,
@@ -62,7 +62,8 @@ def coalition_values(
 
 
 def make_game(
-    model: Model, cases: Cases, absence: str, *, batch_size: int = 8192, fast: bool = True
+    model: Model, cases: Cases, absence: Absence | str, *, batch_size: int = 8192,
+    fast: bool = True
 ) -> Game:
     """The coalition game of ``cases``: a function of (case_index, coalitions) to values.
 
@@ -73,7 +74,7 @@ def make_game(
     ``batch_size`` is the number of coalitions per model call at the cases' full width;
     coalitions that keep fewer tokens go in proportionally larger batches.
     """
-    check_absence(absence)
+    absence = as_absence(absence)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if fast and isinstance(model, Mixer):
@@ -81,9 +82,8 @@ def make_game(
     return _callable_game(model, cases, absence, batch_size)
 
 
-def player_slots(cases: Cases, absence: str) -> list[np.ndarray]:
-    """Each case's player slots, in slot order (see ``xai.attribution.absence.players``)."""
-    check_absence(absence)
+def player_slots(cases: Cases, absence: Absence) -> list[np.ndarray]:
+    """Each case's player slots, in slot order (see ``xai.absence.players``)."""
     is_player = players(cases.mask, cases.balance_slot, absence).numpy()
     return [np.flatnonzero(row) for row in is_player]
 
@@ -147,13 +147,13 @@ def enumerate_values(
 # -- the two evaluators ---------------------------------------------------------------------------
 
 
-def _absent(cases: Cases, absence: str, case_index: np.ndarray, coalitions: np.ndarray):
+def _absent(cases: Cases, absence: Absence, case_index: np.ndarray, coalitions: np.ndarray):
     """(C, T) bool: the player slots that each coalition makes absent."""
     is_player = players(cases.mask, cases.balance_slot, absence)[torch.from_numpy(case_index)]
     return is_player & ~torch.from_numpy(coalitions)
 
 
-def _callable_game(model: Callable, cases: Cases, absence: str, batch_size: int) -> Game:
+def _callable_game(model: Callable, cases: Cases, absence: Absence, batch_size: int) -> Game:
     def game(case_index: np.ndarray, coalitions: np.ndarray) -> np.ndarray:
         out = np.empty(len(case_index), dtype=np.float64)
         for start in range(0, len(case_index), batch_size):
@@ -161,8 +161,8 @@ def _callable_game(model: Callable, cases: Cases, absence: str, batch_size: int)
             index = torch.from_numpy(case_index[part])
             drop = _absent(cases, absence, case_index[part], coalitions[part])
             amounts, mask = apply_absence(cases.amounts[index], cases.mask[index], drop,
-                                          how=absence, balance_slot=cases.balance_slot[index])
-            with torch.no_grad(), _eval_mode(model):
+                                          absence=absence, balance_slot=cases.balance_slot[index])
+            with torch.no_grad(), evaluation(model):
                 y = model(cases.property_ids[index], cases.ids[index], amounts, mask)
             out[part] = torch.as_tensor(y).detach().double().cpu().numpy().reshape(-1)
         return out
@@ -170,20 +170,7 @@ def _callable_game(model: Callable, cases: Cases, absence: str, batch_size: int)
     return game
 
 
-@contextmanager
-def _eval_mode(model: Callable) -> Iterator[None]:
-    """Switch a module to eval mode (no dropout) for the block, then back."""
-    if not isinstance(model, torch.nn.Module) or not model.training:
-        yield
-        return
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train()
-
-
-def _mixer_game(mixer: Mixer, cases: Cases, absence: str, batch_size: int) -> Game:
+def _mixer_game(mixer: Mixer, cases: Cases, absence: Absence, batch_size: int) -> Game:
     """The fast path: a table of every case's input tokens and their first-block projections,
     from which each group of equally long coalitions gathers its present tokens."""
     param = next(mixer.parameters())
@@ -195,7 +182,7 @@ def _mixer_game(mixer: Mixer, cases: Cases, absence: str, batch_size: int) -> Ga
         vectors = mixer.ingredient_vectors(ids)  # (N, T, base_dim)
         states = mixer.token_states(cases.property_ids.to(device), ids, amounts,
                               ingredient_vectors=vectors)  # (N, T+1, D)
-        if absence == "zero":
+        if absence.kind == "zero":
             # rows T+1.. of the table hold each slot's token at amount 0
             zero = mixer.token_states(cases.property_ids.to(device), ids,
                                 torch.zeros_like(amounts), ingredient_vectors=vectors)
@@ -212,14 +199,14 @@ def _mixer_game(mixer: Mixer, cases: Cases, absence: str, batch_size: int) -> Ga
         G = len(index)
         tokens = keep.nonzero()[:, 1].view(G, -1)  # (G, S) kept token positions, 0 first
         source = tokens
-        if absence == "zero":
+        if absence.kind == "zero":
             dropped = torch.cat([torch.zeros_like(drop[:, :1]), drop], dim=1)
             source = tokens + (T + 1) * dropped.gather(1, tokens)
         flat = (index[:, None] * states.shape[1] + source).view(-1)
         x = states.view(-1, states.shape[-1]).index_select(0, flat).view(G, -1, states.shape[-1])
         q = None if qkv is None else qkv.view(-1, qkv.shape[-1]).index_select(0, flat).view(
             G, -1, qkv.shape[-1])  # (G, S, 3D)
-        if absence == "balance":
+        if absence.kind == "balance":
             x, q = top_up_balance(index, tokens, drop, x, q)
         return mixer.run_blocks(x, first_qkv=q)
 
@@ -244,7 +231,7 @@ def _mixer_game(mixer: Mixer, cases: Cases, absence: str, batch_size: int) -> Ga
             return out.numpy()
         index = torch.from_numpy(case_index).to(device)
         drop = _absent(cases, absence, case_index, coalitions).to(device)
-        present = mask[index] if absence == "zero" else mask[index] & ~drop
+        present = mask[index] if absence.kind == "zero" else mask[index] & ~drop
         keep = torch.cat([torch.ones_like(present[:, :1]), present], dim=1)  # (C, T+1)
         counts = keep.sum(1)
         order = torch.argsort(counts, stable=True)

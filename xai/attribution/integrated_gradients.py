@@ -36,7 +36,8 @@ import torch
 from tqdm.auto import tqdm
 
 from models.mixer import Mixer
-from xai.attribution.absence import check_absence, players
+from models.modes import evaluation
+from xai.absence import REMOVED, Absence, as_absence, players
 from xai.attribution.results import Attribution, empty_values
 from xai.cases import Cases, length_chunks
 
@@ -45,7 +46,7 @@ def integrated_gradients(
     mixer: Mixer,
     cases: Cases,
     *,
-    absence: str = "removed",
+    absence: Absence | str = REMOVED,
     tolerance: float = 1e-3,
     absolute_floor: float = 1e-5,
     start_steps: int = 8,
@@ -59,7 +60,8 @@ def integrated_gradients(
     ----------
     mixer : the model; it is put in eval mode for the call and restored afterwards.
     cases : the (formulation, property) pairs to explain.
-    absence : ``removed``, ``balance`` or ``zero``; sets the baseline (see the module docstring).
+    absence : an :class:`~xai.absence.Absence` (or its kind's name); sets the
+        baseline (see the module docstring).
     tolerance, absolute_floor : a case has converged when its completeness gap |delta| is at
         most max(tolerance * |f(x) - f(baseline)|, absolute_floor).
     start_steps, max_steps : first and largest number of quadrature intervals; a case
@@ -72,19 +74,15 @@ def integrated_gradients(
     per-case diagnostics ``n_steps`` (intervals of the last rule used), ``converged`` and
     ``delta``.
     """
-    check_absence(absence)
+    absence = as_absence(absence)
     if start_steps < 1 or max_steps < start_steps:
         raise ValueError(f"need 1 <= start_steps <= max_steps, got {start_steps}, {max_steps}")
-    was_training = mixer.training
-    mixer.eval()
-    try:
+    with evaluation(mixer):
         values, deltas, steps, converged, prediction, baseline = _adaptive(
             mixer, cases, absence, tolerance=tolerance, absolute_floor=absolute_floor,
             start_steps=start_steps, max_steps=max_steps,
             internal_batch_size=internal_batch_size, progress=progress,
         )
-    finally:
-        mixer.train(was_training)
     out = empty_values(cases)
     who = players(cases.mask, cases.balance_slot, absence).cpu().numpy()
     out[who] = values[who]
@@ -100,7 +98,7 @@ def integrated_gradients(
         baseline=baseline,
         std_errors=None,
         settings={
-            "baseline": _BASELINES[absence],
+            "baseline": _BASELINES[absence.kind],
             "quadrature": "clenshaw-curtis, nested",
             "tolerance": tolerance,
             "absolute_floor": absolute_floor,
@@ -125,12 +123,12 @@ _BASELINES = {
 class _PathInputs:
     """Tensors the path forward needs: inputs, baselines and the fixed per-case arguments."""
 
-    def __init__(self, cases: Cases, absence: str) -> None:
+    def __init__(self, cases: Cases, absence: Absence) -> None:
         who = players(cases.mask, cases.balance_slot, absence)
         x = cases.amounts.to(torch.float32)
         onehot = torch.zeros_like(x)
         total = torch.zeros(len(cases), dtype=x.dtype, device=x.device)
-        if absence == "balance":
+        if absence.kind == "balance":
             has = (cases.balance_slot >= 0).nonzero().squeeze(1)
             onehot[has, cases.balance_slot[has]] = 1.0
             total = (x * (who | onehot.bool())).sum(1)  # players plus the balance ingredient
@@ -152,7 +150,7 @@ def _path_forward(mixer: Mixer):
     return forward
 
 
-def _adaptive(mixer: Mixer, cases: Cases, absence: str, *, tolerance, absolute_floor,
+def _adaptive(mixer: Mixer, cases: Cases, absence: Absence, *, tolerance, absolute_floor,
               start_steps, max_steps, internal_batch_size, progress):
     n, width = cases.ids.shape
     values = np.zeros((n, width))

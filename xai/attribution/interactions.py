@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from xai.absence import Absence
 from xai.results import CaseResults
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class Interactions(CaseResults):
     """
 
     values: np.ndarray
-    absence: str = "removed"
+    absence: Absence = Absence.removed()
     prediction: np.ndarray | None = None
     baseline: np.ndarray | None = None
     settings: dict = field(default_factory=dict)

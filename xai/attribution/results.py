@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from xai.absence import Absence
 from xai.results import CaseResults
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Attribution(CaseResults):
     """
 
     method: str
-    absence: str
+    absence: Absence
     raw_amounts: tuple[np.ndarray, ...]
     values: np.ndarray
     prediction: np.ndarray

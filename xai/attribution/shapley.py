@@ -1,7 +1,7 @@
 """Shapley values of the ingredients present in a recipe, and their pairwise interactions.
 
 The players of a case are its ingredients (minus the balance ingredient under ``balance``
-absence, see ``xai.attribution.absence``); the value of a coalition is the model output with the
+absence, see ``xai.absence``); the value of a coalition is the model output with the
 other players absent, in the property's standardised model units. Recipes with at most ``exact_max``
 players are enumerated exactly (all 2^n coalitions, weighted sum over subsets); larger ones are
 estimated from antithetic pairs of random permutations, with a standard error per ingredient.
@@ -21,7 +21,7 @@ from math import comb
 import numpy as np
 from tqdm.auto import tqdm
 
-from xai.attribution.absence import check_absence
+from xai.absence import REMOVED, Absence, as_absence
 from xai.attribution.coalitions import (
     Game,
     Model,
@@ -30,6 +30,7 @@ from xai.attribution.coalitions import (
     player_slots,
     to_slots,
 )
+from xai.attribution.constants import FIRST_ROUND
 from xai.attribution.interactions import Interactions, interaction_matrix
 from xai.attribution.results import Attribution, empty_values
 from xai.cases import Cases
@@ -41,7 +42,7 @@ def shapley_values(
     mixer: Model,
     cases: Cases,
     *,
-    absence: str = "removed",
+    absence: Absence | str = REMOVED,
     exact_max: int = 14,
     n_permutations: int = 256,
     target_std_error: float | None = None,
@@ -65,7 +66,7 @@ def shapley_values(
     ``n_players`` (N,), ``max_std_error`` (N,) and ``permutations`` (N,) (drawn per case, 0
     where enumerated).
     """
-    check_absence(absence)
+    absence = as_absence(absence)
     if exact_max < 0:
         raise ValueError("exact_max must be >= 0")
     if n_permutations < 2:
@@ -116,7 +117,7 @@ def shapley_interactions(
     mixer: Model,
     cases: Cases,
     *,
-    absence: str = "removed",
+    absence: Absence | str = REMOVED,
     max_players: int = 12,
     batch_size: int = 8192,
 ) -> Interactions:
@@ -124,7 +125,7 @@ def shapley_interactions(
     units; cases with more than ``max_players`` players are left NaN. See
     ``xai.attribution.interactions`` for the convention (half the Shapley interaction index off
     the diagonal, main effects on it)."""
-    check_absence(absence)
+    absence = as_absence(absence)
     N, T = cases.ids.shape
     slots = player_slots(cases, absence)
     n_players = np.array([len(s) for s in slots], dtype=np.int64)
@@ -159,10 +160,6 @@ def exact_shapley(v: np.ndarray, n: int) -> np.ndarray:
         without = s[(s >> j) & 1 == 0]
         phi[j] = np.dot(weights[sizes[without]], v[without | (1 << j)] - v[without])
     return phi
-
-
-FIRST_ROUND = 64
-"""Permutations drawn per case in the first round when sampling to a target standard error."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from models.mixer import Mixer
-from xai.attribution.absence import apply_absence, players
+from models.modes import evaluation
+from xai.absence import Absence, apply_absence, players
 from xai.attribution.results import Attribution
 from xai.cases import Cases, length_chunks
 
@@ -36,7 +37,7 @@ class DeletionCurves:
     """
 
     method: str
-    absence: str
+    absence: Absence
     fractions: np.ndarray
     curves: dict[str, np.ndarray]
     random: dict[str, np.ndarray]
@@ -54,7 +55,7 @@ class DeletionCurves:
     def to_dict(self) -> dict:
         return {
             "method": self.method,
-            "absence": self.absence,
+            "absence": str(self.absence),
             "n_cases": len(self.case_rows),
             "fractions": self.fractions.tolist(),
             "orders": {
@@ -143,9 +144,7 @@ def _prefix_predictions(mixer, cases, who, keys, absence, batch_size) -> np.ndar
     n, n_orders, width = keys.shape
     out = np.full((n, n_orders, width + 1), np.nan)
     lengths = cases.mask.sum(1).cpu().numpy()
-    was_training = mixer.training
-    mixer.eval()
-    try:
+    with evaluation(mixer):
         per_chunk = max(batch_size // (n_orders * (width + 1)), 1)
         for rows in length_chunks(lengths, np.arange(n), per_chunk):
             part = cases.select(rows)
@@ -159,7 +158,7 @@ def _prefix_predictions(mixer, cases, who, keys, absence, batch_size) -> np.ndar
             flat_drop = torch.from_numpy(drop[keep]).to(device)
             b_t = torch.from_numpy(b_idx).to(device)
             amounts, mask = apply_absence(
-                part.amounts[b_t], part.mask[b_t], flat_drop, how=absence,
+                part.amounts[b_t], part.mask[b_t], flat_drop, absence=absence,
                 balance_slot=part.balance_slot[b_t],
             )
             forward = _forward(mixer)
@@ -171,8 +170,6 @@ def _prefix_predictions(mixer, cases, who, keys, absence, batch_size) -> np.ndar
             block = np.full((len(rows), n_orders, w + 1), np.nan)
             block[keep] = preds
             out[rows, :, : w + 1] = block
-    finally:
-        mixer.train(was_training)
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xai.absence import Absence
 from xai.attribution.results import Attribution
 
 
@@ -41,13 +42,13 @@ class GlobalImportance:
     """Per-property ingredient importance of one attribution set."""
 
     method: str
-    absence: str
+    absence: Absence
     per_property: dict[str, IngredientImportance]
 
     def to_dict(self, top: int | None = None) -> dict:
         return {
             "method": self.method,
-            "absence": self.absence,
+            "absence": str(self.absence),
             "units": "standardised model units",
             "properties": {p: v.to_dict(top) for p, v in self.per_property.items()},
         }

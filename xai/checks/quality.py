@@ -247,7 +247,7 @@ def randomisation_check(
         abs_spearman=np.asarray(absolute),
         n_cases=len(cases),
         threshold=threshold,
-        settings={"seed": seed, "cascade": "top-down", "absence": reference.absence},
+        settings={"seed": seed, "cascade": "top-down", "absence": str(reference.absence)},
     )
 
 

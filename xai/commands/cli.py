@@ -13,21 +13,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from models.errors import InputError
 from models.outputs import release_all
 from models.threads import available_cpus, configure_threads
 
-COMMANDS = ("synth", "train", "predict", "explain", "represent", "report", "review", "experiment",
-            "sweep", "demo")
-
-
-def write_report(results: dict, folder: str | Path) -> list[Path]:
-    """Render the HTML pages of a report for ``results`` into ``folder`` (stage 3)."""
-    from reports.render import write_report as render
-
-    return render(results, folder)
+COMMANDS = ("synth", "import", "train", "predict", "explain", "represent", "report", "review",
+            "design", "experiment", "sweep", "demo")
+MODULES = {"import": "import_wide"}  # `import` is a Python keyword, so not a module name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"xai.commands.{name}").add_parser(subparsers, common)
+        importlib.import_module(f"xai.commands.{MODULES.get(name, name)}").add_parser(
+            subparsers, common)
     return parser
 
 

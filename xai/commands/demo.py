@@ -11,15 +11,10 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from models.checkpoint import save_model
-from models.data import load_dataset
+from models.choices import DEFAULT_EPOCHS
 from models.outputs import check_output, write_marker
-from models.pipeline import fit_model
-from models.synth import generate, write_dataset
-from models.training import TrainConfig
 from xai.commands.arguments import nonnegative_int, positive_int
-from xai.commands.report import add_audit_options, audit_options, write_report_folder
-from xai.commands.train import format_metrics
+from xai.commands.report import add_audit_options, audit_settings
 
 SNAPSHOT_EVERY = 5  # epochs between embedding snapshots, for the learning dynamics
 
@@ -31,15 +26,23 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--formulations", type=positive_int, default=2000, help="number of recipes")
     p.add_argument("--epochs", type=positive_int,
-                   help=f"maximum training epochs (default {TrainConfig().epochs})")
+                   help=f"maximum training epochs (default {DEFAULT_EPOCHS})")
     add_audit_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import save_model
+    from models.data import load_dataset
+    from models.pipeline import fit_model
+    from models.synth import generate, write_dataset
+    from models.training import TrainConfig
+    from xai.commands.report import write_report_folder
+    from xai.commands.train import format_metrics
+
     data_dir, model_dir, report_dir = args.out / "data", args.out / "model", args.out / "report"
     say = (lambda *_: None) if args.quiet else print
-    options = audit_options(args)
+    settings = audit_settings(args)
     check_output(args.out, "demo")  # a folder of data, model and report, each replaced whole
     args.out.mkdir(parents=True, exist_ok=True)
     write_marker(args.out, "demo")
@@ -56,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         print(format_metrics(model.metrics))
     say(f"3/3 writing the report to {report_dir}")
     index = write_report_folder(model, dataset, report_dir, model_dir=model_dir,
-                                options=options, quiet=args.quiet)
+                                settings=settings, quiet=args.quiet)
     print(f"report: {index.resolve()}")
     return 0

@@ -10,29 +10,34 @@ Sub-commands (each writes one JSON file into ``--out``, which ``xai report`` pic
 - ``ablation``: design variants against the default on the same folds -> ``ablation.json``
 - ``reduce-ingredients``: merging rare ingredients (``xai.commands.experiment_reduce``) ->
   ``reduction.json``
+- ``property-init``: retrain with a low-data property starting from (or tied to) a related
+  property's task vector, across seeds (``xai.representation.property_retraining``) ->
+  ``property_retraining.json``
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models.ablation import DEFAULT_VARIANTS, RARE_MODES, ablation, parse_variant
-from models.baselines import BASELINES, baseline_metrics
-from models.config import ConfigError, load_config
-from models.cv import METHODS, cross_validate
-from models.data import load_dataset
-from models.io import atomic_file, write_json
-from models.learning_curve import DEFAULT_FRACTIONS, learning_curve
+from models.choices import (
+    BASELINES,
+    CV_METHODS,
+    DEFAULT_FRACTIONS,
+    DEFAULT_VARIANTS,
+    RARE_MODES,
+    STRUCTURED_SPLITS,
+)
 from models.outputs import check_output_folder
-from models.pipeline import measured_formulations
-from models.splits import random_split
-from models.training import TrainConfig
+from xai.commands import experiment_reduce
 from xai.commands.arguments import integer, nonnegative_int, positive_int, probability, share
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    from models.training import TrainConfig
 
 OUTPUTS = {
     "baselines": "baselines.json",
@@ -40,7 +45,9 @@ OUTPUTS = {
     "learning-curve": "learning_curve.json",
     "ablation": "ablation.json",
     "reduce-ingredients": "reduction.json",
+    "property-init": "property_retraining.json",
 }
+RETRAINING_MODES = ("init", "tie")  # xai.representation.property_retraining's modes
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -65,8 +72,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                                 default=list(BASELINES), help="baselines to fit beside the Mixer")
     folds = argparse.ArgumentParser(add_help=False)
     folds.add_argument("--folds", type=integer(minimum=2), default=5, help="cross-validation folds")
-    folds.add_argument("--split", choices=METHODS, default="kfold",
-                       help="k folds (repeated --seeds times), or --seeds random 70/10/20 splits")
+    folds.add_argument("--split", choices=(*CV_METHODS, *STRUCTURED_SPLITS), default="kfold",
+                       help="k folds (repeated --seeds times), or --seeds random 70/10/20 "
+                            "splits; for cv also ingredient (leave --folds groups of ingredients "
+                            "out), group (leave each expert group out) or size (train on small "
+                            "recipes, test on large)")
     folds.add_argument("--confidence", type=probability, default=0.95, help="interval coverage")
 
     b = group.add_parser("baselines", parents=[common, shared, with_baselines],
@@ -96,33 +106,32 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="merge rare ingredients into one shared code, or drop them")
     a.set_defaults(run=run_ablation)
 
-    _mount_reduce(group, common)
+    r = group.add_parser("reduce-ingredients", parents=[common],
+                         help="merge rare ingredients, retrain and compare k-fold errors")
+    experiment_reduce.add_arguments(r)
 
-
-def _mount_reduce(group, common: argparse.ArgumentParser) -> None:
-    help_text = "merge rare ingredients, retrain and compare k-fold errors"
-    try:
-        module = importlib.import_module("xai.commands.experiment_reduce")
-    except ModuleNotFoundError as err:
-        if err.name != "xai.commands.experiment_reduce":
-            raise
-        r = group.add_parser("reduce-ingredients", parents=[common],
-                             help=f"{help_text} (not installed)")
-        r.set_defaults(run=_reduce_missing)
-        return
-    r = group.add_parser("reduce-ingredients", parents=[common], help=help_text)
-    module.add_arguments(r)
-    r.set_defaults(run=module.run)
-
-
-def _reduce_missing(args: argparse.Namespace) -> int:
-    raise UsageError("reduce-ingredients is not available in this installation")
+    pi = group.add_parser("property-init", parents=[common, shared, trainings],
+                          help="retrain with a low-data property sharing a related property's "
+                               "task vector, across seeds")
+    pi.add_argument("--low", required=True, metavar="P", help="the low-data property")
+    pi.add_argument("--donor", required=True, metavar="P",
+                    help="the related property whose vector it starts from (or shares)")
+    pi.add_argument("--mode", choices=RETRAINING_MODES, default="init",
+                    help="init: start the low-data vector from the donor's; tie: one shared "
+                         "vector throughout")
+    pi.add_argument("--seeds", type=int, default=3, help="trainings (and splits) compared")
+    pi.set_defaults(run=run_property_init)
 
 
 # ------------------------------------------------------------------------------- runners
 
 
 def run_baselines(args: argparse.Namespace) -> int:
+    from models.baselines import baseline_metrics
+    from models.data import load_dataset
+    from models.pipeline import measured_formulations
+    from models.splits import random_split
+
     _, train_config = _config(args)
     dataset = load_dataset(args.data)
     split = random_split(measured_formulations(dataset), seed=train_config.seed)
@@ -135,10 +144,20 @@ def run_baselines(args: argparse.Namespace) -> int:
 
 
 def run_cv(args: argparse.Namespace) -> int:
+    from models.cv import cross_validate
+    from models.data import load_dataset
+
     model_options, train_config = _config(args)
     _check_counts(args)
     dataset = load_dataset(args.data)
     _check_folds(args, dataset)
+    if args.split in STRUCTURED_SPLITS:
+        from models.structured_splits import structured_splits
+
+        try:  # fail on the data before any training starts
+            structured_splits(dataset, args.split, folds=args.folds, seed=train_config.seed)
+        except ValueError as err:
+            raise UsageError(f"--split {args.split}: {err}") from None
     result = cross_validate(dataset, method=args.split, folds=args.folds, seeds=args.seeds,
                             seed=train_config.seed, mixer_options=model_options,
                             train_config=train_config, baselines=args.baselines,
@@ -150,6 +169,9 @@ def run_cv(args: argparse.Namespace) -> int:
 
 
 def run_learning_curve(args: argparse.Namespace) -> int:
+    from models.data import load_dataset
+    from models.learning_curve import learning_curve
+
     model_options, train_config = _config(args)
     _check_counts(args)
     if any(not 0 < f <= 1 for f in args.fractions):
@@ -166,8 +188,14 @@ def run_learning_curve(args: argparse.Namespace) -> int:
 
 
 def run_ablation(args: argparse.Namespace) -> int:
+    from models.ablation import ablation, parse_variant
+    from models.data import load_dataset
+
     model_options, train_config = _config(args)
     _check_counts(args)
+    if args.split in STRUCTURED_SPLITS:
+        raise UsageError(f"--split {args.split} is for `xai experiment cv`; ablations use "
+                         "kfold or random")
     try:
         for v in args.variants:
             if v.strip() != "default":
@@ -186,8 +214,36 @@ def run_ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_property_init(args: argparse.Namespace) -> int:
+    from models.data import load_dataset
+    from xai.representation.property_retraining import property_retraining
+
+    model_options, train_config = _config(args)
+    _check_counts(args)
+    dataset = load_dataset(args.data)
+    for name in (args.low, args.donor):
+        if name not in dataset.property_names:
+            raise UsageError(f"{args.data} has no property {name!r}")
+    if args.low == args.donor:
+        raise UsageError("--donor must differ from --low")
+    seeds = [train_config.seed + k for k in range(args.seeds)]
+    result = property_retraining(dataset, low_property=args.low, donor=args.donor, seeds=seeds,
+                                 mode=args.mode, train_config=train_config,
+                                 mixer_options=model_options, progress=not args.quiet)
+    path = _write(args.out, "property-init", {"kind": "property_retraining",
+                                              **result.to_dict()})
+    d = result.rmse_difference
+    print(f"{args.low} sharing {args.donor}'s vector ({args.mode}), {len(seeds)} seeds: "
+          f"test RMSE change {_num(d.estimate)} [{_num(d.low)}, {_num(d.high)}], "
+          f"{result.verdict}")
+    _done(args, path)
+    return 0
+
+
 def _config(args: argparse.Namespace) -> tuple[dict, TrainConfig]:
     check_output_folder(args.out, inputs=[args.data, args.config])
+    from models.config import ConfigError, load_config
+    from models.training import TrainConfig
     try:
         options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())
     except ConfigError as err:
@@ -210,6 +266,8 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def _check_folds(args: argparse.Namespace, dataset) -> None:
+    from models.pipeline import measured_formulations
+
     n = len(measured_formulations(dataset))
     if args.split == "kfold" and not 2 <= args.folds <= n:
         raise UsageError(f"--folds must be between 2 and the {n} measured formulations, "
@@ -217,6 +275,8 @@ def _check_folds(args: argparse.Namespace, dataset) -> None:
 
 
 def _write(out: Path, experiment: str, result: dict) -> Path:
+    from models.io import atomic_file, write_json
+
     out.mkdir(parents=True, exist_ok=True)
     path = out / OUTPUTS[experiment]
     with atomic_file(path) as tmp:
@@ -303,6 +363,8 @@ def format_ablation(result: dict) -> str:
 
 
 def _method(result: dict) -> str:
+    if result["method"] in STRUCTURED_SPLITS:
+        return f"{len(result['records'])} {result['method']} splits"
     if result["method"] == "kfold":
         repeats = f" x {result['seeds']} repeats" if result["seeds"] > 1 else ""
         return f"{result['folds']}-fold{repeats}"

@@ -11,17 +11,15 @@ import argparse
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models.checkpoint import load_model
-from models.config import load_config
-from models.data import load_dataset
-from models.io import atomic_file, write_json
+from models.choices import REDUCTION_STRATEGIES
 from models.outputs import check_output_folder
-from models.pipeline import measured_formulations
-from models.reduction import STRATEGIES, ReductionResult, reduce_ingredients
-from models.training import TrainConfig
 from xai.commands.arguments import integer, nonnegative_int, positive_int
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    from models.reduction import ReductionResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="T",
                         help="merge ingredients found in fewer than T training recipes of a "
                              "fold (0, no merging, is always run as the reference)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="nearest",
+    parser.add_argument("--strategy", choices=REDUCTION_STRATEGIES, default="nearest",
                         help="merge into the nearest frequent ingredient in embedding space, or "
                              "into the most common frequent member of its expert group")
     parser.add_argument("--folds", type=integer(minimum=2), default=5,
@@ -49,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import load_model
+    from models.config import load_config
+    from models.data import load_dataset
+    from models.io import atomic_file, write_json
+    from models.pipeline import measured_formulations
+    from models.reduction import reduce_ingredients
+    from models.training import TrainConfig
+
     quiet = bool(getattr(args, "quiet", False))
     check_output_folder(args.out, inputs=[args.data, args.config, args.reference])
     model_options, train_config = load_config(args.config) if args.config else ({}, TrainConfig())

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
-from models.pipeline import measured_formulations
-from models.trained import TrainedModel
-from xai.attribution.absence import ABSENCES
-from xai.attribution.shapley import FIRST_ROUND
-from xai.cases import Cases, make_cases
+from xai.absence import ABSENCES, Absence
+from xai.attribution.constants import FIRST_ROUND
 from xai.commands.arguments import nonnegative_int, positive_float
 from xai.commands.errors import UsageError
-from xai.runs.explain import ExplainConfig, ExplainResult, explain
+from xai.runs.settings import REFERENCE_METHODS, ExplainSettings
 
-METHOD_CHOICES = {"ig": ("ig",), "shapley": ("shapley",), "both": ("ig", "shapley")}
+if TYPE_CHECKING:
+    from models.fingerprint import Scope
+    from models.trained import TrainedModel
+    from xai.cases import Cases
+    from xai.runs.explain import ExplainResult
+
+METHOD_CHOICES = {"ig": ("ig",), "shapley": ("shapley",), "both": ("ig", "shapley"),
+                  **{name: (name,) for name in REFERENCE_METHODS}}
+
+
+class _AbsenceOption(argparse.Action):
+    """``--absence``, also spelt ``--baseline`` (its former name, with a note on stderr)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string == "--baseline":
+            print("note: --baseline is deprecated, use --absence", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -33,24 +45,31 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="folder to write")
-    p.add_argument("--method", choices=sorted(METHOD_CHOICES), default="both",
-                   help="Integrated Gradients, Shapley values or both (default)")
-    p.add_argument("--baseline", choices=ABSENCES, default="removed",
-                   help="what an absent ingredient means (default: removed)")
+    p.add_argument("--method", choices=list(METHOD_CHOICES), default="both",
+                   help="Integrated Gradients, Shapley values or both (default); or a "
+                        "reference implementation: shap's exact or permutation explainer "
+                        "(slow: one explainer per case), captum's Integrated Gradients")
+    p.add_argument("--absence", "--baseline", dest="absence", choices=ABSENCES,
+                   default="removed", action=_AbsenceOption,
+                   help="what an absent ingredient means (default: removed; --baseline is "
+                        "its deprecated name)")
     p.add_argument("--balance", metavar="INGREDIENT",
                    help="balance ingredient, e.g. water (default: from truth.json if any)")
     p.add_argument("--formulations", nargs="+", metavar="ID",
-                   help="formulations to explain (default: the split's)")
+                   help="formulations to explain (default: see --split)")
     p.add_argument("--property", nargs="+", dest="properties", metavar="P",
-                   help="properties to explain (default: those measured on each formulation)")
-    p.add_argument("--split", choices=("test", "all"), default="test",
-                   help="the model's recorded test split (default) or every measured formulation")
+                   help="properties to explain (default: those measured on each formulation; "
+                        "every property of the model where the folder has no measurements)")
+    p.add_argument("--split", choices=("auto", "test", "all"), default="auto",
+                   help="auto (default): the model's recorded test split when the folder is "
+                        "its training data, else every formulation; test: the recorded test "
+                        "split; all: every formulation")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed for samples and random orders")
-    p.add_argument("--exact-max", type=nonnegative_int, default=ExplainConfig.shapley_exact_max,
+    p.add_argument("--exact-max", type=nonnegative_int, default=ExplainSettings.shapley_exact_max,
                    metavar="N", help="enumerate Shapley values exactly up to N players "
                    "(default %(default)s); sample permutations beyond")
-    p.add_argument("--permutations", type=int, default=ExplainConfig.shapley_permutations,
+    p.add_argument("--permutations", type=int, default=ExplainSettings.shapley_permutations,
                    metavar="N", help="permutations per sampled Shapley case (default "
                    "%(default)s); more for smaller standard errors")
     p.add_argument("--target-se", type=positive_float, metavar="X",
@@ -60,25 +79,46 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run)
 
 
+def absence_of(args: argparse.Namespace) -> Absence:
+    """``--absence`` (with ``--balance`` for the balance absence) as an Absence, built once."""
+    if args.absence == "balance":
+        return Absence.balance(args.balance)
+    return Absence(args.absence)
+
+
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "explain", inputs=[args.data, args.model])
-    model = load_model(args.model)
-    dataset = load_dataset(args.data)
-    cases = select_cases(model, dataset, args)
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.fingerprint import analysis_scope
+    from models.io import atomic_folder, safe_for_spreadsheets, write_json
+    from xai.commands.predict import accept_unseen
+    from xai.runs.explain import explain
     if args.exact_max < 0 or args.permutations < 2:
         raise UsageError("--exact-max must be >= 0 and --permutations >= 2")
     if args.target_se is not None and not args.target_se > 0:
         raise UsageError("--target-se must be positive")
-    config = ExplainConfig(methods=METHOD_CHOICES[args.method], absence=args.baseline,
-                           seed=args.seed, shapley_exact_max=args.exact_max,
-                           shapley_permutations=args.permutations,
-                           shapley_target_se=args.target_se, progress=not args.quiet)
-    result = explain(model, cases, config, truth=dataset.truth)
+    absence = absence_of(args)
+    model = load_model(args.model)
+    dataset = load_dataset(args.data, require_measurements=False)
+    model = accept_unseen(model, args.data, dataset.ingredient_names)
+    scope = None
+    if not args.formulations and args.split == "auto":
+        scope = analysis_scope(model, dataset, measured_only=not args.properties)
+        if not args.quiet:
+            print(scope.note, file=sys.stderr)
+    cases = select_cases(model, dataset, args, absence, scope=scope)
+    settings = ExplainSettings(methods=METHOD_CHOICES[args.method], absence=absence,
+                               seed=args.seed, shapley_exact_max=args.exact_max,
+                               shapley_permutations=args.permutations,
+                               shapley_target_se=args.target_se, progress=not args.quiet)
+    result = explain(model, cases, settings, truth=dataset.truth)
     with atomic_folder(args.out, kind="explain") as tmp:
         safe_for_spreadsheets(result.frame()).to_csv(tmp / "attributions.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data),
-                                   split=None if args.formulations else args.split)
+                                   split=None if args.formulations else args.split,
+                                   scope=None if scope is None else scope.to_dict())
         write_json(tmp / "explain.json", summary)
     print(format_summary(result))
     if not args.quiet:
@@ -86,13 +126,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Cases:
-    """The (formulation, property) cases the arguments ask for, as :class:`Cases`."""
+def select_cases(model: TrainedModel, dataset, args: argparse.Namespace, absence: Absence, *,
+                 scope: Scope | None = None) -> Cases:
+    """The (formulation, property) cases the arguments ask for, as :class:`Cases`.
+
+    ``scope`` (from :func:`models.fingerprint.analysis_scope`) gives the formulations when
+    neither ``--formulations`` nor an explicit ``--split`` names them.
+    """
+    from models.pipeline import measured_formulations
+    from xai.cases import make_cases
+
+    properties = args.properties
+    if not properties and len(dataset.measurements) == 0:
+        properties = list(model.properties)  # recipes alone: explain every property
     if args.formulations:
         formulations = list(dict.fromkeys(args.formulations))
         unknown = [f for f in formulations if f not in set(dataset.formulation_ids)]
         if unknown:
             raise UsageError(f"{args.data}: unknown formulations {unknown[:10]}")
+    elif scope is not None:
+        formulations = list(scope.formulation_ids)
     elif args.split == "test":
         if model.split is None or not model.split.test:
             raise UsageError(f"the model at {args.model} records no test split; use "
@@ -101,8 +154,10 @@ def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Case
         formulations = [f for f in model.split.test if f in known]
         if not formulations:
             raise UsageError(f"none of the model's test formulations are in {args.data}")
-    else:
+    elif len(dataset.measurements) and not args.properties:
         formulations = measured_formulations(dataset)
+    else:
+        formulations = dataset.formulation_ids
     if args.properties:
         unknown = sorted(set(args.properties) - set(model.properties))
         if unknown:
@@ -113,13 +168,13 @@ def select_cases(model: TrainedModel, dataset, args: argparse.Namespace) -> Case
         raise UsageError(f"{args.data}: ingredients the model never saw: {unseen[:10]}")
     if args.balance is not None and args.balance not in set(dataset.ingredient_names):
         raise UsageError(f"balance ingredient {args.balance!r} is not in {args.data}")
-    cases = make_cases(model, dataset, formulations, args.properties,
+    cases = make_cases(model, dataset, formulations, properties, absence=absence,
                        balance_ingredient=args.balance)
     if len(cases) == 0:
         raise UsageError("nothing to explain: no measured (formulation, property) pairs among "
                          "the chosen formulations; name properties with --property")
-    if args.baseline == "balance" and cases.balance_ingredient is None:
-        raise UsageError("--baseline balance needs the balance ingredient: name it with "
+    if absence.kind == "balance" and cases.balance_ingredient is None:
+        raise UsageError("--absence balance needs the balance ingredient: name it with "
                          "--balance (e.g. water)")
     return cases
 

@@ -1,19 +1,23 @@
-"""``xai predict``: predict properties for every formulation in a dataset folder."""
+"""``xai predict``: predict properties for every formulation in a dataset folder.
+
+Columns: ``formulation_id, property, prediction`` (original units; an ensemble's members'
+mean), ``spread`` (ensembles: the members' standard deviation), ``lower, upper`` (conformal
+interval) and ``flags`` (applicability: ``unseen:``, ``rare:``, ``range:``, ``far``,
+``disagree``; see models.applicability).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_file, safe_for_spreadsheets
 from models.outputs import check_output_file
 from xai.commands.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADER = "formulation_id,property,prediction"
 SHOWN = 5  # skipped pairs named in the warning
@@ -25,31 +29,64 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.add_argument("--property", nargs="+", dest="properties", metavar="P",
-                   help="properties to predict (default: those measured for each formulation)")
+                   help="properties to predict (default: those measured for each "
+                        "formulation; every property of the model where the folder has no "
+                        "measurements)")
+    p.add_argument("--coverage", type=float, metavar="C",
+                   help="coverage of the prediction intervals (default: the calibrated 0.9)")
     p.add_argument("--strict", action="store_true",
                    help="refuse (exit 2) instead of skipping pairs the model cannot predict")
     p.set_defaults(run=run)
 
 
+def accept_unseen(model, folder: Path, names):
+    """``model`` extended by the unseen ingredients the folder's ingredients.csv describes (a
+    model with descriptors); any other unseen ingredient is a usage error naming it."""
+    from models.descriptors import with_unseen
+
+    model, refused = with_unseen(model, folder, names)
+    if refused:
+        raise UsageError(f"{folder}: ingredients the model never saw"
+                         + (" and has no descriptors for" if model.mixer.config.descriptor_names
+                            else "") + f": {refused}")
+    return model
+
+
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out, inputs=[args.data, args.model], header=HEADER)
+    import numpy as np
+    import pandas as pd
+
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.io import atomic_file, safe_for_spreadsheets
     model = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()
-    if args.properties:
-        unknown = sorted(set(args.properties) - set(model.properties))
+    properties = args.properties
+    if not properties and len(dataset.measurements) == 0:
+        properties = list(model.properties)  # recipes alone: predict every property
+    if properties:
+        unknown = sorted(set(properties) - set(model.properties))
         if unknown:
             raise UsageError(f"the model at {args.model} does not predict {unknown}; "
                              f"it predicts {list(model.properties)}")
         rows = pd.DataFrame(
-            [(f, p) for f in dataset.formulation_ids for p in args.properties],
+            [(f, p) for f in dataset.formulation_ids for p in properties],
             columns=["formulation_id", "property"],
         )
     else:
         rows = dataset.measurements[["formulation_id", "property"]].drop_duplicates()
+    model = accept_unseen(model, args.data, dataset.ingredient_names)  # flagged unseen:CODE
     rows = _drop_unpredictable(rows.reset_index(drop=True), model, recipes, args)
-    rows["prediction"] = model.predict([recipes[f] for f in rows["formulation_id"]],
-                                       rows["property"].tolist())
+    if args.coverage is not None and not 0 < args.coverage < 1:
+        raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
+    from models.calibration import predict_table
+
+    rows = predict_table(model, recipes, rows, coverage=args.coverage)
+    if model.conformal is None and not args.quiet:
+        print(f"note: {args.model} holds no interval calibration (trained before intervals "
+              "existed, or without xai train); no lower/upper columns", file=sys.stderr)
     broken = rows[~np.isfinite(rows["prediction"].to_numpy(np.float64))]
     if len(broken):
         what = (f"{len(broken)} predictions are not finite numbers (amounts far outside the "

@@ -14,22 +14,17 @@ new report replaces the old one. Only the test that interrupts a report half-way
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
 from xai.commands.arguments import nonnegative_int, positive_int
-from xai.runs.audit import AuditOptions, run_audit
-from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
+from xai.commands.errors import UsageError
+from xai.runs.settings import AUDIT_ABSENCES, AuditSettings
 
 PAUSE_VARIABLE = "MIXER_XAI_TEST_PAUSE"
-ABSENCES = ("auto", "removed", "balance", "zero")
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -44,7 +39,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def add_audit_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``xai report`` and ``xai demo``."""
-    defaults = AuditOptions()
+    defaults = AuditSettings()
     p.add_argument("--experiments", type=Path,
                    help="folder of JSON results from `xai experiment` / `xai sweep` to include")
     p.add_argument("--max-cases", type=positive_int,
@@ -53,9 +48,13 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--review-pages", type=nonnegative_int,
                    help="test formulations that get an expert review page "
                         f"(default {defaults.review_formulations})")
-    p.add_argument("--absence", choices=ABSENCES, default=defaults.absence,
+    p.add_argument("--absence", choices=AUDIT_ABSENCES, default="auto",
                    help="what an absent ingredient means (auto: balance when the data name a "
                         "balance ingredient, else removed)")
+    p.add_argument("--reference-cases", type=nonnegative_int,
+                   help="cases whose Shapley values and IG are cross-checked against shap and "
+                        f"captum (default {defaults.reference_cases}, 6 with --quick; 0 skips "
+                        "the check, which costs about 20 s of shap's compilation per process)")
     p.add_argument("--no-baselines", action="store_true",
                    help="skip fitting the bag-of-amounts baselines")
     p.add_argument("--quick", action="store_true",
@@ -65,23 +64,27 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
                    help="seed for case sampling, permutations and layouts")
 
 
-def audit_options(args: argparse.Namespace) -> AuditOptions:
-    from xai.commands.errors import UsageError
-
+def audit_settings(args: argparse.Namespace) -> AuditSettings:
+    """The audit's settings, built once from the command line; ``--absence`` becomes an
+    :class:`~xai.absence.Absence` here (``auto``: None, resolved by the audit from
+    the data it explains)."""
     if args.max_cases is not None and args.max_cases < 1:
         raise UsageError("--max-cases must be at least 1")
     if args.review_pages is not None and args.review_pages < 0:
         raise UsageError("--review-pages must be at least 0")
-    given = {"max_cases": args.max_cases, "review_formulations": args.review_pages}
+    given = {"max_cases": args.max_cases, "review_formulations": args.review_pages,
+             "reference_cases": args.reference_cases}
     changes = {k: v for k, v in given.items() if v is not None}
-    changes.update(absence=args.absence, seed=args.report_seed, experiments=args.experiments)
     if args.no_baselines:
         changes["baselines"] = False
-    return AuditOptions.quick(**changes) if args.quick else AuditOptions(**changes)
+    build = AuditSettings.quick if args.quick else AuditSettings.standard
+    return build(absence=args.absence, seed=args.report_seed, experiments=args.experiments,
+                 **changes)
 
 
 def run(args: argparse.Namespace) -> int:
-    from xai.commands.errors import UsageError
+    from models.checkpoint import load_model
+    from models.data import load_dataset
 
     check_output(args.out, "report", inputs=[args.data, args.model, args.experiments])
     model = load_model(args.model)
@@ -92,17 +95,19 @@ def run(args: argparse.Namespace) -> int:
     if args.experiments is not None and not args.experiments.is_dir():
         raise UsageError(f"--experiments {args.experiments}: not a folder")
     index = write_report_folder(model, dataset, args.out, model_dir=args.model,
-                                options=audit_options(args), quiet=args.quiet)
+                                settings=audit_settings(args), quiet=args.quiet)
     print(f"report: {index.resolve()}")
     return 0
 
 
 def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
-                        options: AuditOptions, quiet: bool) -> Path:
+                        settings: AuditSettings, quiet: bool) -> Path:
     """Audit ``model`` on ``dataset`` and write the report folder ``out`` atomically; returns
     the path of its ``index.html``."""
-    from xai.commands.cli import write_report
-    from xai.commands.errors import UsageError
+    from models.io import write_json
+    from reports import write_report
+    from xai.runs.audit import run_audit
+    from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
 
     def say(line: str) -> None:
         if not quiet:
@@ -113,25 +118,21 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
     except ReviewError as err:
         raise UsageError(str(err)) from err
     say("analysing")
-    audit = run_audit(model, dataset, model_dir=model_dir, options=options, say=say)
+    audit = run_audit(model, dataset, model_dir=model_dir, settings=settings, say=say)
     results = audit.results
     if previous is not None:
         results["expert_review"] = fold_review(previous, results)
     say("writing the report")
-    with atomic_folder(out, kind="report") as tmp:
-        # compact and strict (no NaN): machine-read, and the largest file of the folder
-        (tmp / "results.json").write_text(
-            json.dumps(results, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
-        if audit.attributions is not None:
-            safe_for_spreadsheets(audit.attributions).to_csv(tmp / "attributions.csv",
-                                                             index=False)
+
+    def before_replace(tmp: Path) -> None:
         if previous is not None:
             write_json(tmp / REVIEW_FILE, previous)
-        write_report(results, tmp)
         pause = float(os.environ.get(PAUSE_VARIABLE, "0") or 0)
         if pause > 0:
             say(f"pausing {pause:g} s before replacing {out}")
             time.sleep(pause)
+
+    index = write_report(audit, out, before_replace=before_replace)
     for problem in results.get("problems", []):
         print(f"warning: {problem}", file=sys.stderr)
-    return out / "index.html"
+    return index

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import argparse
 import math
+import numbers
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from models.checkpoint import load_model
-from models.data import load_dataset
-from models.expert_distances import read_expert_distances
-from models.io import atomic_folder, safe_for_spreadsheets, write_json
 from models.outputs import check_output
 from xai.commands.arguments import nonnegative_int, positive_int
-from xai.runs.represent import RepresentResult, Settings, represent
+from xai.runs.settings import RepresentSettings
+
+if TYPE_CHECKING:
+    from xai.runs.represent import RepresentResult
+
+DEFAULTS = RepresentSettings()
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("represent", parents=[common],
                               help="analyse the embedding tables and test hypotheses")
     p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
-    p.add_argument("--data", type=Path, required=True, help="dataset folder the model was "
-                                                            "trained on")
+    p.add_argument("--data", type=Path, required=True,
+                   help="dataset folder: on the training data the model's test split is "
+                        "analysed, on any other folder every measured formulation")
     p.add_argument("--out", type=Path, required=True, help="folder to write")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed for layouts, permutations, bootstraps and random donors")
@@ -37,51 +39,63 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="distance used for clustering, layouts and tests")
     p.add_argument("--layout", choices=("auto", "umap", "pca"), default="auto",
                    help="2-D layout (auto: UMAP, PCA for tables under 20 rows)")
-    p.add_argument("--permutations", type=positive_int, default=999, help="permutations per test")
-    p.add_argument("--bootstrap", type=positive_int, default=2000, help="bootstrap resamples")
-    p.add_argument("--random-donors", type=positive_int, default=20,
+    p.add_argument("--permutations", type=positive_int, default=DEFAULTS.n_permutations,
+                   help="permutations per test")
+    p.add_argument("--bootstrap", type=positive_int, default=DEFAULTS.n_bootstrap,
+                   help="bootstrap resamples")
+    p.add_argument("--random-donors", type=positive_int, default=DEFAULTS.n_random,
                    help="random donors per ingredient (the substitution null)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import load_model
+    from models.data import load_dataset
+    from models.expert_distances import read_expert_distances
     from xai.commands.errors import UsageError
+    from xai.runs.represent import represent
 
     for name in ("permutations", "bootstrap", "random_donors"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    from models.fingerprint import analysis_scope
+
     check_output(args.out, "represent", inputs=[args.data, args.model])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
     read_expert_distances(dataset.root)  # a bad table stops here, before the analysis
-    if model.split is None or not model.split.test:
-        raise UsageError(f"{args.model}: the checkpoint records no test split to analyse")
-    missing = sorted(set(model.split.test) - set(dataset.formulation_ids))
-    if missing:
-        raise UsageError(f"{args.data} lacks {len(missing)} formulations of the model's test "
-                         f"split (e.g. {missing[0]!r}); pass the dataset the model was trained on")
+    scope = analysis_scope(model, dataset)
+    if not scope.formulation_ids:
+        raise UsageError(f"{args.data}: no measured formulations to analyse")
+    if not args.quiet:
+        print(scope.note, file=sys.stderr)
     recipes = dataset.recipes()
     unknown = model.encoder.unknown_ingredients(
-        [c for f in model.split.test for c in recipes[f][0]])
+        [c for f in scope.formulation_ids for c in recipes[f][0]])
     if unknown:
-        raise UsageError(f"the test recipes in {args.data} hold ingredients the model has no "
+        raise UsageError(f"the recipes in {args.data} hold ingredients the model has no "
                          f"vector for, e.g. {unknown[0]!r}")
-    settings = Settings(metric=args.metric, layout=args.layout,
+    settings = RepresentSettings(metric=args.metric, layout=args.layout,
                         n_permutations=args.permutations, n_bootstrap=args.bootstrap,
                         n_random=args.random_donors)
-    result = represent(model, dataset, settings=settings, seed=args.seed,
-                       progress=not args.quiet)
-    write_outputs(result, args.out)
+    result = represent(model, dataset, formulation_ids=list(scope.formulation_ids),
+                       settings=settings, seed=args.seed, progress=not args.quiet)
+    write_outputs(result, args.out, scope=scope.to_dict())
     print(summary(result))
     if not args.quiet:
         print(f"written to {args.out}")
     return 0
 
 
-def write_outputs(result: RepresentResult, out: Path) -> None:
-    """``represent.json`` and the four distance matrices, replacing ``out`` atomically."""
+def write_outputs(result: RepresentResult, out: Path, *, scope: dict | None = None) -> None:
+    """``represent.json`` (with ``scope``: which formulations were analysed and why) and the
+    four distance matrices, replacing ``out`` atomically."""
+    import pandas as pd
+
+    from models.io import atomic_folder, safe_for_spreadsheets, write_json
+
     with atomic_folder(out, kind="represent") as tmp:
-        write_json(tmp / "represent.json", result.to_dict())
+        write_json(tmp / "represent.json", {**result.to_dict(), "scope": scope})
         for prefix, g in (("ingredient", result.ingredients), ("property", result.properties)):
             for metric in ("l2", "cosine"):
                 frame = pd.DataFrame(g.distances(metric), index=list(g.names),
@@ -138,6 +152,6 @@ def _p(value) -> str:
 
 
 def _num(value) -> str:
-    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
         return "-"
     return f"{float(value):.3g}"

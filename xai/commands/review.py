@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from models.outputs import check_output_file
-from xai.runs.review import SHEET_COLUMNS, ReviewError, import_review, read_results, write_sheet
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
@@ -27,6 +26,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import SHEET_COLUMNS, ReviewError, read_results, write_sheet
 
     out = args.out or args.report.with_name(f"{args.report.name}-review.csv")
     check_output_file(out, inputs=[args.report], header=",".join(SHEET_COLUMNS))
@@ -46,6 +46,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from xai.commands.errors import UsageError
+    from xai.runs.review import ReviewError, import_review
 
     try:
         record = import_review(args.sheet, args.report)

@@ -12,13 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import optuna
-
-from models.data import load_dataset
-from models.io import atomic_file, write_json
+from models.choices import SAMPLERS
 from models.outputs import check_output_folder
-from models.sweep import SAMPLERS, best_options, run_sweep, sweep_results
-from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
 from xai.commands.arguments import nonnegative_int, positive_int
 from xai.commands.errors import UsageError
 
@@ -52,6 +47,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, inputs=[args.data, args.space])
+    import optuna
+
+    from models.data import load_dataset
+    from models.io import atomic_file, write_json
+    from models.sweep import best_options, run_sweep, sweep_results
+    from models.sweep_space import SpaceError, load_space, with_epochs, write_best_config
     try:
         space = load_space(args.space)
     except SpaceError as err:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -18,30 +17,11 @@ import numpy as np
 from models.data import Dataset
 from xai.attention.maps import AttentionSummary, attention_summary
 from xai.cases import make_cases
+from xai.hypotheses.settings import Settings
 from xai.representation.embeddings import Geometry, embedding_geometry, training_counts
 from xai.representation.expert_agreement import GroupAgreement, group_agreement
 from xai.representation.property_substitution import PropertySubstitution, property_substitution
 from xai.representation.substitution import IngredientSubstitution, ingredient_substitution
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Options of the representation analysis and its hypotheses."""
-
-    alpha: float = 0.05
-    metric: str = "cosine"
-    linkage: str = "average"
-    rare_threshold: int = 5
-    layout: str | None = "auto"
-    n_permutations: int = 999
-    knn: int = 5
-    n_bootstrap: int = 2000
-    n_random: int = 20
-    low_data_threshold: int = 100
-    attention_threshold: float = 0.1
-    monotonic_share: float = 0.9
-    slope_band: tuple[float, float] = (-1.25, -0.75)
-    slope_transform: str = "log"
 
 
 class AnalysisContext:

@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from models.data import Dataset
+from models.modes import evaluation
 from models.trained import TrainedModel
 from xai.stats import (
     mean_difference_interval,
@@ -113,8 +114,13 @@ class PropertySubstitution:
 
 
 def training_counts(model: TrainedModel, dataset: Dataset, exclude: Sequence[str] = ()) -> dict:
-    """Training measurements per model property: rows on ``model.split.train``, or, without a
-    recorded split, on every formulation not in ``exclude``."""
+    """Training measurements per model property: as recorded in the checkpoint's metrics when
+    they are (so a folder the model never saw does not make every property low-data), else rows
+    on ``model.split.train``, or, without a recorded split, on every formulation not in
+    ``exclude``."""
+    recorded = (getattr(model, "metrics", None) or {}).get("properties", {})
+    if recorded and all("n" in recorded.get(p, {}).get("train", {}) for p in model.properties):
+        return {p: int(recorded[p]["train"]["n"]) for p in model.properties}
     m = dataset.measurements
     rows = (m["formulation_id"].isin(set(model.split.train)) if model.split is not None
             else ~m["formulation_id"].isin(set(exclude)))
@@ -180,15 +186,15 @@ def _predict_with_vectors(
     """(V, N) standardised predictions of measurement ``rows``, the v-th with the task vector of
     property ``vector_of[v]``; one batched forward pass per vector (chunked by ``batch_size``)."""
     samples = model.samples(rows, dataset.recipes())
-    mixer = model.mixer.eval()
     out = np.empty((len(vector_of), len(samples)))
-    for start in range(0, len(samples), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(samples)))
-        prop_ids, ids, amounts, mask, _ = samples.batch(index)
-        for v, name in enumerate(vector_of):
-            vectors = table[model.encoder.property_id(name)].expand(len(index), -1)
-            out[v, index.numpy()] = mixer(prop_ids, ids, amounts, mask,
-                                          property_vectors=vectors).numpy()
+    with evaluation(model.mixer) as mixer:
+        for start in range(0, len(samples), batch_size):
+            index = torch.arange(start, min(start + batch_size, len(samples)))
+            prop_ids, ids, amounts, mask, _ = samples.batch(index)
+            for v, name in enumerate(vector_of):
+                vectors = table[model.encoder.property_id(name)].expand(len(index), -1)
+                out[v, index.numpy()] = mixer(prop_ids, ids, amounts, mask,
+                                              property_vectors=vectors).numpy()
     return out
 
 

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from models.data import Dataset
 from models.encoding import Encoder
 from models.mixer import Mixer
+from models.modes import evaluation
 from models.trained import TrainedModel
 from xai.cases import Cases, make_cases
 from xai.representation.substitution_summary import ALPHA, headline
@@ -189,39 +190,39 @@ def ingredient_substitution(
     known = set(encoder.ingredients)
     frequent = sorted((c for c in here if c in known), key=lambda c: (-here[c], c))[:n_frequent]
     targets = sorted(set(frequent) | set(expert), key=lambda c: (-here[c], c))
-    mixer.eval()
-    with torch.no_grad():
-        table = mixer.ingredient_table().numpy().astype(np.float64)  # (n_ingredients - 1, base)
-    groups = dataset.ingredient_groups()
-    context = _Context(mixer, encoder, table, pool, train_counts, groups, random_pool,
-                       n_random, n_bootstrap, batch_size)
+    with evaluation(mixer):
+        with torch.no_grad():
+            table = mixer.ingredient_table().numpy().astype(np.float64)  # (n_ingr. - 1, base)
+        groups = dataset.ingredient_groups()
+        context = _Context(mixer, encoder, table, pool, train_counts, groups, random_pool,
+                           n_random, n_bootstrap, batch_size)
 
-    swaps: list[SwapResult] = []
-    per_ingredient: list[dict] = []
-    random_donors: dict[str, list[str]] = {}
-    for index, a in enumerate(tqdm(targets, desc="substitution", disable=not progress)):
-        if not (cases.ids == encoder.ingredient_id(a)).any():
-            skipped.append({"ingredient": a, "donor": "", "donor_kind": "",
-                            "reason": "no case: its recipes have no measured property"})
-            continue
-        chosen = _choose_donors(context, a, expert.get(a, []), donors,
-                                np.random.default_rng([seed, index]), skipped)
-        if "random" in donors:
-            random_donors[a] = [b for kind, b in chosen if kind == "random"]
-        rows, pooled = _run_ingredient(context, cases, a, chosen, seed)
-        swaps.extend(rows)
-        per_ingredient.extend(pooled)
-    return IngredientSubstitution(
-        swaps=swaps,
-        per_ingredient=per_ingredient,
-        headline=headline(per_ingredient, swaps, donors),
-        random_donors=random_donors,
-        skipped=skipped,
-        settings={"donors": list(donors), "n_random": n_random, "n_frequent": n_frequent,
-                  "random_pool": random_pool, "n_bootstrap": n_bootstrap, "seed": seed,
-                  "n_formulations": len(set(formulation_ids)), "properties": sorted(
-                      set(cases.properties)), "alpha": ALPHA},
-    )
+        swaps: list[SwapResult] = []
+        per_ingredient: list[dict] = []
+        random_donors: dict[str, list[str]] = {}
+        for index, a in enumerate(tqdm(targets, desc="substitution", disable=not progress)):
+            if not (cases.ids == encoder.ingredient_id(a)).any():
+                skipped.append({"ingredient": a, "donor": "", "donor_kind": "",
+                                "reason": "no case: its recipes have no measured property"})
+                continue
+            chosen = _choose_donors(context, a, expert.get(a, []), donors,
+                                    np.random.default_rng([seed, index]), skipped)
+            if "random" in donors:
+                random_donors[a] = [b for kind, b in chosen if kind == "random"]
+            rows, pooled = _run_ingredient(context, cases, a, chosen, seed)
+            swaps.extend(rows)
+            per_ingredient.extend(pooled)
+        return IngredientSubstitution(
+            swaps=swaps,
+            per_ingredient=per_ingredient,
+            headline=headline(per_ingredient, swaps, donors),
+            random_donors=random_donors,
+            skipped=skipped,
+            settings={"donors": list(donors), "n_random": n_random, "n_frequent": n_frequent,
+                      "random_pool": random_pool, "n_bootstrap": n_bootstrap, "seed": seed,
+                      "n_formulations": len(set(formulation_ids)), "properties": sorted(
+                          set(cases.properties)), "alpha": ALPHA},
+        )
 
 
 @dataclass(frozen=True)

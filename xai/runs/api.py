@@ -1,7 +1,7 @@
 """The notebook entry points: ``xai.predict``, ``xai.explain``, ``xai.represent``, ``xai.audit``.
 
 Thin wrappers: each normalises what a user hands over (recipes in any form
-:mod:`xai.recipes` takes, an :class:`~xai.attribution.absence.Absence`) and calls the same
+:mod:`xai.recipes` takes, an :class:`~xai.absence.Absence`) and calls the same
 analysers the command line runs, with the command line's defaults. Nothing here computes.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xai.attribution.absence import Absence
+from xai.absence import Absence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from models.trained import TrainedModel
     from xai.attribution.results import Attribution
     from xai.hypotheses.context import Settings
-    from xai.runs.audit import Audit, AuditOptions
+    from xai.runs.audit import Audit
     from xai.runs.represent import RepresentResult
+    from xai.runs.settings import AuditSettings
 
 EXPLAIN_METHODS = ("shapley", "ig", "both")
 
@@ -89,7 +90,7 @@ def explain(
     from xai.attribution.integrated_gradients import integrated_gradients
     from xai.attribution.shapley import shapley_values
     from xai.recipes import recipe_cases
-    from xai.runs.explain import ExplainConfig
+    from xai.runs.settings import ExplainSettings
 
     if method not in EXPLAIN_METHODS:
         raise ValueError(f"method must be one of {EXPLAIN_METHODS}, not {method!r}")
@@ -102,18 +103,18 @@ def explain(
     if absence.kind == "balance" and cases.balance_ingredient is None:
         raise ValueError("Absence.balance() needs the balance ingredient: "
                          "Absence.balance('water')")
-    defaults = ExplainConfig()
+    defaults = ExplainSettings()
     mixer = model.mixer
     out: dict[str, Attribution] = {}
     if method in ("ig", "both"):
         out["ig"] = integrated_gradients(
-            mixer, cases, absence=absence.kind,
+            mixer, cases, absence=absence,
             tolerance=defaults.ig_tolerance if ig_tolerance is None else ig_tolerance,
             max_steps=defaults.ig_max_steps if ig_max_steps is None else ig_max_steps,
             progress=progress)
     if method in ("shapley", "both"):
         out["shapley"] = shapley_values(
-            mixer, cases, absence=absence.kind,
+            mixer, cases, absence=absence,
             exact_max=defaults.shapley_exact_max if exact_max is None else exact_max,
             n_permutations=(defaults.shapley_permutations if n_permutations is None
                             else n_permutations),
@@ -124,17 +125,17 @@ def explain(
 def audit(
     model: TrainedModel,
     dataset: Dataset,
-    settings: AuditOptions | None = None,
+    settings: AuditSettings | None = None,
     *,
     progress: bool = False,
 ) -> Audit:
     """Every analysis ``xai report`` runs (accuracy, attention, attributions and their checks,
-    representations, hypotheses), on ``dataset``; ``settings`` default to ``AuditOptions()``
-    (``AuditOptions.quick()`` for a fast preview). Returns the :class:`~xai.runs.audit.Audit`
+    representations, hypotheses), on ``dataset``; ``settings`` default to ``AuditSettings()``
+    (``AuditSettings.quick()`` for a fast preview). Returns the :class:`~xai.runs.audit.Audit`
     whose ``results`` a report lays out."""
     from xai.runs.audit import run_audit
 
-    return run_audit(model, dataset, options=settings, say=print if progress else None)
+    return run_audit(model, dataset, settings=settings, say=print if progress else None)
 
 
 def represent(

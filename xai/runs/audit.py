@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +29,10 @@ import numpy as np
 import pandas as pd
 
 from models.data import Dataset
+from models.fingerprint import TEST_SPLIT, Scope, analysis_scope
+from models.io import strict_json
 from models.pipeline import dataset_hash, evaluate
+from models.splits import Split
 from models.summary import summarize
 from models.trained import TrainedModel
 from xai.attribution.results import Attribution
@@ -39,8 +41,12 @@ from xai.attribution.units import (
     conversions,
     importance_in_original_units,
 )
+from xai.cases import Cases, auto_absence
 from xai.checks.fitness import fitness_verdicts
 from xai.runs import audit_attributions as explain
+from xai.runs.explain import ExplainResult
+from xai.runs.explain import explain as run_explain
+from xai.runs.settings import AuditSettings
 
 SCHEMA_VERSION = 1
 PACKAGES = ("mixer-xai", "torch", "numpy", "pandas", "scipy", "scikit-learn", "captum", "shap",
@@ -48,55 +54,6 @@ PACKAGES = ("mixer-xai", "torch", "numpy", "pandas", "scipy", "scikit-learn", "c
 UNITS = ("Attributions, model-unit predictions and prediction changes are in each property's "
          "standardised model units (after the log transform where one applies); measured and "
          "predicted values and accuracy metrics are in original units.")
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """How much of the model to explain, and with what settings.
-
-    ``max_cases`` caps the (formulation, property) pairs explained with Integrated Gradients and
-    Shapley values; ``review_formulations`` formulations of the test split get a review page
-    (all their measured properties are among the explained cases); ``attention_samples`` recipes
-    get attention maps; ``check_cases`` cases enter the randomisation check and deletion curves;
-    ``interaction_cases`` cases (plus the review cases) get pairwise interactions, enumerated
-    for recipes of at most ``interaction_players`` players. ``represent_formulations`` caps the
-    recipes of the substitution experiments.
-    """
-
-    max_cases: int = 300
-    review_formulations: int = 12
-    attention_samples: int = 3
-    check_cases: int = 48
-    interaction_cases: int = 60
-    interaction_players: int = 11
-    absence: str = "auto"
-    exact_max: int = 10
-    n_permutations: int = 64
-    ig_max_steps: int = 64
-    represent_formulations: int = 200
-    n_random_donors: int = 10
-    n_bootstrap: int = 500
-    n_permutation_tests: int = 499
-    layout: str = "auto"
-    baselines: bool = True
-    seed: int = 0
-    experiments: Path | None = None
-
-    @classmethod
-    def quick(cls, **changes) -> AuditOptions:
-        """A fast preview: few cases, permutations and donors, PCA instead of UMAP, no
-        baselines. For tests and a first look, not for conclusions."""
-        preview = dict(max_cases=40, review_formulations=3, attention_samples=2, check_cases=8,
-                       interaction_cases=10, interaction_players=8, exact_max=8,
-                       n_permutations=16, ig_max_steps=32, represent_formulations=20,
-                       n_random_donors=3, n_bootstrap=100, n_permutation_tests=99, layout="pca",
-                       baselines=False)
-        return cls(**{**preview, **changes})
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["experiments"] = None if self.experiments is None else str(self.experiments)
-        return d
 
 
 @dataclass(frozen=True)
@@ -136,42 +93,46 @@ def run_audit(
     dataset: Dataset,
     *,
     model_dir: str | Path | None = None,
-    options: AuditOptions | None = None,
+    settings: AuditSettings | None = None,
     say: Callable[[str], None] | None = None,
 ) -> Audit:
     """Run every analysis on ``model`` and ``dataset``.
 
+    ``settings`` default to :class:`~xai.runs.settings.AuditSettings`; an absence left at None
+    ("auto") is resolved here, once, from the explained cases (balance when they hold the
+    data's balance ingredient, else removed), and results record the resolved settings.
     ``model_dir`` (the checkpoint folder) is hashed for provenance; ``say`` receives one line
     per section as it starts.
     """
-    options = options or AuditOptions()
+    settings = settings or AuditSettings()
     run = _Run(say or (lambda _: None))
     started = datetime.now(UTC)
     groups = dataset.ingredient_groups()
-    results: dict = {"schema_version": SCHEMA_VERSION, "units": UNITS,
-                     "options": options.to_dict()}
-    results["data"] = run.section("data", lambda: _data(dataset))
-    results["accuracy"] = run.section("accuracy", lambda: _accuracy(model, dataset, options))
-
-    selection = explain.select_cases(model, dataset, max_cases=options.max_cases,
-                                     review_formulations=options.review_formulations,
-                                     seed=options.seed)
+    scope = analysis_scope(model, dataset)
+    run.say(f"  {scope.note}")
+    selection = explain.select_cases(model, dataset, max_cases=settings.max_cases,
+                                     review_formulations=settings.review_formulations,
+                                     seed=settings.seed, scope=scope,
+                                     absence=settings.explain.absence)
     cases = selection.cases
-    absence = explain.choose_absence(cases, options.absence)
+    if settings.explain.absence is None:
+        settings = settings.with_absence(auto_absence(cases))
+    absence = settings.explain.absence
+    results: dict = {"schema_version": SCHEMA_VERSION, "units": UNITS,
+                     "options": settings.to_dict(), "scope": scope.to_dict()}
+    results["data"] = run.section("data", lambda: _data(dataset))
+    results["accuracy"] = run.section("accuracy",
+                                      lambda: _accuracy(model, dataset, settings, scope))
     state: dict = {}
 
     def attributions() -> dict:
-        result = explain.explain_cases(
-            model, cases, absence=absence, seed=options.seed, exact_max=options.exact_max,
-            n_permutations=options.n_permutations, ig_max_steps=options.ig_max_steps,
-            check_cases=options.check_cases, interaction_cases=options.interaction_cases,
-            interaction_players=options.interaction_players, truth=dataset.truth)
+        result = run_explain(model, cases, settings.explain, truth=dataset.truth)
         state["explained"] = result
         state["interactions"] = explain.review_interactions(
             model, cases.select(selection.review_rows), absence=absence,
-            max_players=options.interaction_players)
+            max_players=settings.explain.interaction_max_players)
         return {
-            "absence": absence,
+            "absence": str(absence),
             "balance_ingredient": cases.balance_ingredient,
             "sampled": {"pool": selection.pool, "n_candidates": selection.n_candidates,
                         "n_cases": len(cases), "n_formulations": len(set(cases.formulation_ids)),
@@ -179,6 +140,7 @@ def run_audit(
             **explain.explain_summary(result, cases),
             "strongest_interactions": explain.strongest_pairs(result.interactions),
             "unit_conversion": conversions(model.encoder.scalers),
+            "reference_check": _reference_check(model, cases, result, settings),
         }
 
     results["attributions"] = run.section("attributions", attributions)
@@ -191,22 +153,24 @@ def run_audit(
     results["attention"] = missing if explained is None else run.section(
         "attention", lambda: explain.attention_section(
             model, cases, explained.attention, selection.review_rows,
-            n_samples=options.attention_samples))
+            n_samples=settings.attention_samples))
     results["review"] = missing if explained is None else run.section("review", lambda: {
         "cases": add_original_units(
             explain.review_cases(model, cases, selection.review_rows,
                                  explained.attributions["ig"], explained.attributions["shapley"],
                                  state["interactions"], groups),
             conversions(model.encoder.scalers)),
-        "absence": absence, "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
+        "absence": str(absence), "top_k": explain.TOP_K, "flag_share": explain.FLAG_SHARE,
     })
-    represented = run.section("representations", lambda: _represent(model, dataset, options))
+    represented = run.section("representations",
+                              lambda: _represent(model, dataset, settings, scope))
     for key in ("representations", "substitution", "hypotheses", "dynamics"):
         results[key] = represented.get(key, represented)
     results["dynamics"] = _dynamics(model, results["dynamics"])
     results["experiments"] = run.section("experiments", lambda: read_experiments(
-        options.experiments))
-    results["provenance"] = _provenance(model, dataset, model_dir, options, started, run.timings)
+        settings.experiments))
+    results["provenance"] = _provenance(model, dataset, model_dir, settings, started,
+                                        run.timings)
     results["problems"] = run.problems
     results["verdicts"] = run.section("verdicts", lambda: fitness_verdicts(results))
     table = None
@@ -216,31 +180,35 @@ def run_audit(
     return Audit(results=jsonable(results), attributions=table)
 
 
+def _reference_check(model: TrainedModel, cases: Cases, result: ExplainResult,
+                     settings: AuditSettings) -> dict:
+    """Our Shapley values and Integrated Gradients on a seeded sample of the cases against
+    shap's ExactExplainer and captum's IntegratedGradients, under the same absence."""
+    from xai.checks.reference import reference_check
+
+    if settings.reference_cases < 1:
+        off = {"available": False, "reason": "turned off (reference_cases = 0)"}
+        return {"shap": off, "captum": dict(off)}
+    return reference_check(model.mixer, cases, shapley=result.attributions["shapley"],
+                           ig=result.attributions["ig"], n_cases=settings.reference_cases,
+                           max_players=settings.reference_max_players,
+                           ig_steps=settings.reference_ig_steps, seed=settings.seed)
+
+
 def attribution_frame(ig: Attribution, shap: Attribution, groups: dict[str, str]) -> pd.DataFrame:
     """Both attribution sets as one long table: one row per formulation x property x
     ingredient x method (``ig`` or ``shapley``), with the ingredient's group."""
     frame = pd.concat([ig.to_frame(), shap.to_frame()], ignore_index=True)
     frame["method"] = frame["method"].where(frame["method"] == "ig", "shapley")
-    frame.insert(3, "group", frame["ingredient"].map(lambda name: groups.get(name, "")))
+    frame.insert(3, "group", [groups.get(i, "") for i in frame["ingredient"]])
     frame["units"] = "standardised model units"
     return frame
 
 
 def jsonable(value):
-    """``value`` with numpy types as Python ones and NaN / infinity as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    """``value`` with numpy types as Python ones and NaN / infinity as None (the project's
+    strict-JSON policy, :func:`models.io.strict_json`)."""
+    return strict_json(value)
 
 
 def read_experiments(folder: str | Path | None) -> dict:
@@ -291,8 +259,16 @@ def _readable_names(dataset: Dataset) -> dict[str, str]:
     return dict(zip(t["ingredient"], t["name"], strict=True))
 
 
-def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
+def _accuracy(model: TrainedModel, dataset: Dataset, settings: AuditSettings,
+              scope: Scope) -> dict:
     split = model.split
+    if scope.training_data and split is not None and not split.test:
+        return _recorded_accuracy(model)
+    new_data = scope.pool != TEST_SPLIT
+    if new_data:
+        # every formulation of a folder the model never saw is held out
+        split = Split(train=(), validation=(), test=scope.formulation_ids, seed=0,
+                      method="new data")
     if split is None:
         return {"available": False, "reason": "the checkpoint has no split.json"}
     metrics = evaluate(model, dataset, split)
@@ -309,25 +285,50 @@ def _accuracy(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> d
                         "formulation_ids": test["formulation_id"][here].tolist()}
     out = {**metrics, "parity": parity,
            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
-                     "n_validation": len(split.validation), "n_test": len(split.test)}}
-    if options.baselines:
+                     "n_validation": len(split.validation), "n_test": len(split.test)},
+           # interval coverage measured on held-out data at training time, and the plan
+           "conformal": model.metrics.get("conformal"), "plan": model.metrics.get("plan")}
+    if settings.baselines and new_data:
+        out["baselines_note"] = ("the folder is not the model's training data, so the baselines "
+                                 "have nothing to train on")
+    elif settings.baselines:
         from models.baselines import baseline_metrics
 
-        out["baselines"] = baseline_metrics(dataset, split, seed=options.seed)
+        out["baselines"] = baseline_metrics(dataset, split, seed=settings.seed)
     return out
 
 
-def _represent(model: TrainedModel, dataset: Dataset, options: AuditOptions) -> dict:
-    from xai.runs.represent import Settings, represent
+def _recorded_accuracy(model: TrainedModel) -> dict:
+    """Accuracy of a model trained on every recipe (refit, ensemble): the metrics recorded at
+    training time (out-of-fold for an ensemble, else measured before the refit), with the
+    out-of-fold predictions as parity points where there are some."""
+    parity = {}
+    ensemble = getattr(model, "ensemble", None)
+    for prop in model.properties:
+        rows = ensemble.oof[ensemble.oof["property"] == prop] if ensemble is not None else None
+        parity[prop] = {"measured": [] if rows is None else rows["value"].tolist(),
+                        "predicted": [] if rows is None else rows["prediction"].tolist(),
+                        "formulation_ids": [] if rows is None else
+                        rows["formulation_id"].tolist()}
+    split = model.split
+    return {**model.metrics, "parity": parity,
+            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
+                      "n_validation": 0, "n_test": 0},
+            "baselines_note": "the model was trained on every recipe, so no baseline is fitted "
+                              "on its split; see xai experiment cv for baselines on identical "
+                              "folds"}
 
-    ids = None
-    if model.split is not None and len(model.split.test) > options.represent_formulations:
-        rng = np.random.default_rng(options.seed)
-        ids = sorted(rng.choice(list(model.split.test), options.represent_formulations,
-                                replace=False).tolist())
-    settings = Settings(layout=options.layout, n_permutations=options.n_permutation_tests,
-                        n_bootstrap=options.n_bootstrap, n_random=options.n_random_donors)
-    result = represent(model, dataset, formulation_ids=ids, settings=settings, seed=options.seed)
+
+def _represent(model: TrainedModel, dataset: Dataset, settings: AuditSettings,
+               scope: Scope) -> dict:
+    from xai.runs.represent import represent
+
+    ids = list(scope.formulation_ids)
+    if len(ids) > settings.represent_formulations:
+        rng = np.random.default_rng(settings.seed)
+        ids = sorted(rng.choice(ids, settings.represent_formulations, replace=False).tolist())
+    result = represent(model, dataset, formulation_ids=ids, settings=settings.represent,
+                       seed=settings.seed)
     d = result.to_dict()
     g = result.ingredients
     d["ingredients"]["distances"] = g.distances().tolist()
@@ -358,7 +359,7 @@ def _dynamics(model: TrainedModel, embedding: dict) -> dict:
     }
 
 
-def _provenance(model: TrainedModel, dataset: Dataset, model_dir, options: AuditOptions,
+def _provenance(model: TrainedModel, dataset: Dataset, model_dir, settings: AuditSettings,
                 started: datetime, timings: dict) -> dict:
     versions = {}
     for name in PACKAGES:
@@ -378,9 +379,9 @@ def _provenance(model: TrainedModel, dataset: Dataset, model_dir, options: Audit
         "packages": versions,
         "seeds": {"training": model.train_config.seed,
                   "split": None if model.split is None else model.split.seed,
-                  "audit": options.seed},
+                  "audit": settings.seed},
         "config": {"mixer": model.mixer.config.to_dict(), "train": model.train_config.to_dict(),
-                   "audit": options.to_dict()},
+                   "audit": settings.to_dict()},
         "data": {"root": str(dataset.root), "hash": data_hash, "trained_on_hash": trained_on,
                  "same_as_training": None if trained_on is None else trained_on == data_hash},
         "checkpoint": {"path": None if model_dir is None else str(model_dir),

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.data import Dataset
+from models.fingerprint import Scope
 from models.trained import TrainedModel
+from xai.absence import Absence
 from xai.attention.maps import AttentionSummary, attention_maps
 from xai.attribution.interactions import Interactions
 from xai.attribution.results import Attribution
 from xai.attribution.shapley import shapley_interactions
 from xai.cases import Cases, make_cases
+from xai.runs.settings import N_DEPENDENCE, TOP_K
 
-TOP_K = 3  # ingredients a reader looks at first; used for agreement and disagreement flags
 FLAG_SHARE = 0.1  # a sign disagreement matters when either value is >= this share of the largest
-N_DEPENDENCE = 3  # dependence panels: leading ingredients of this many most explained properties
 MIN_DEPENDENCE_POINTS = 5
 
 
@@ -46,16 +47,21 @@ def select_cases(
     max_cases: int,
     review_formulations: int,
     seed: int,
+    scope: Scope | None = None,
+    absence: Absence | None = None,
 ) -> Selection:
-    """Pick the cases to explain from the model's test split (every measured formulation when
-    the model has no split)."""
+    """Pick the cases to explain from ``scope`` (see :func:`models.fingerprint.analysis_scope`)
+    or, without one, from the model's test split (every measured formulation when the model has
+    no split); the balance ingredient is the one ``absence`` names, else the data's."""
     measured = set(dataset.measurements["formulation_id"])
-    if model.split is not None and model.split.test:
+    if scope is not None:
+        pool, ids = scope.pool, [f for f in scope.formulation_ids if f in measured]
+    elif model.split is not None and model.split.test:
         pool, ids = "test split", [f for f in model.split.test if f in measured]
     else:
         pool, ids = "all measured formulations", [f for f in dataset.formulation_ids
                                                    if f in measured]
-    everything = make_cases(model, dataset, ids)
+    everything = make_cases(model, dataset, ids, absence=absence)
     rng = np.random.default_rng(seed)
     unique = list(dict.fromkeys(everything.formulation_ids))
     n_review = min(review_formulations, len(unique))
@@ -78,31 +84,6 @@ def select_cases(
     )
 
 
-def choose_absence(cases: Cases, requested: str) -> str:
-    """``auto``: ``balance`` when the recipes have a balance ingredient (e.g. water), else
-    ``removed``."""
-    if requested != "auto":
-        return requested
-    has_balance = cases.balance_ingredient is not None and bool((cases.balance_slot >= 0).any())
-    return "balance" if has_balance else "removed"
-
-
-def explain_cases(model: TrainedModel, cases: Cases, *, absence: str, seed: int,
-                  exact_max: int, n_permutations: int, ig_max_steps: int, check_cases: int,
-                  interaction_cases: int, interaction_players: int, truth: dict | None):
-    """Integrated Gradients and Shapley values of every case with all their checks
-    (:func:`xai.explain.explain`); the costly checks run on ``check_cases`` cases."""
-    from xai.runs.explain import ExplainConfig, explain
-
-    config = ExplainConfig(
-        absence=absence, seed=seed, check_cases=check_cases, ig_max_steps=ig_max_steps,
-        shapley_exact_max=exact_max, shapley_permutations=n_permutations,
-        check_exact_max=exact_max, check_permutations=n_permutations,
-        interaction_cases=interaction_cases, interaction_max_players=interaction_players,
-        truth_max_players=interaction_players, top_k=TOP_K, dependence_top=N_DEPENDENCE)
-    return explain(model, cases, config, truth=truth)
-
-
 def explain_summary(result, cases: Cases) -> dict:
     """The JSON part of an explain result, with the per-case agreement the report plots, and
     the dependence points cut to the leading ingredients of the most explained properties."""
@@ -120,7 +101,7 @@ def explain_summary(result, cases: Cases) -> dict:
     return out
 
 
-def review_interactions(model: TrainedModel, cases: Cases, *, absence: str, max_players: int,
+def review_interactions(model: TrainedModel, cases: Cases, *, absence: Absence, max_players: int,
                         top: int = 5) -> list[list[dict]]:
     """Each review case's ``top`` pairwise Shapley interactions (exact enumeration; empty for
     recipes with more than ``max_players`` players). ``value`` is the whole pair's interaction

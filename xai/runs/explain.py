@@ -10,18 +10,20 @@ dataset has a ground truth, the scores against it. Nothing here writes files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from models.mixer import Mixer
+from models.modes import evaluation
 from models.trained import TrainedModel
+from xai.absence import Absence
 from xai.attention.maps import AttentionSummary, attention_summary
 from xai.attribution.integrated_gradients import integrated_gradients
 from xai.attribution.results import Attribution
 from xai.attribution.shapley import Interactions, shapley_interactions, shapley_values
-from xai.cases import Cases
+from xai.cases import Cases, auto_absence
 from xai.checks.deletion import DeletionCurves, deletion_curves
 from xai.checks.global_views import GlobalImportance, dependence_points, global_importance
 from xai.checks.quality import (
@@ -32,52 +34,8 @@ from xai.checks.quality import (
     completeness,
     randomisation_check,
 )
+from xai.runs.settings import METHODS, ExplainSettings
 from xai.truth.attribution_scores import TruthScores, truth_scores
-
-METHODS = ("ig", "shapley")
-
-
-@dataclass(frozen=True)
-class ExplainConfig:
-    """Settings of one explain run.
-
-    The defaults keep a whole test split of the synthetic data (about 2,000 cases) to well
-    under a minute on two cores: Shapley values are enumerated up to ``shapley_exact_max``
-    players and estimated from ``shapley_permutations`` antithetic permutations beyond (each
-    with its standard error; with ``shapley_target_se`` set, sampling stops per case once every
-    standard error is at most that share of |f(recipe) - f(nothing)|, and
-    ``shapley_permutations`` is the most drawn); the sanity check and deletion curves run on
-    ``check_cases`` cases, the sanity check with the cheaper ``check_*`` settings; interactions
-    are enumerated for at most ``interaction_cases`` cases of up to ``interaction_max_players``
-    players.
-    """
-
-    methods: tuple[str, ...] = METHODS
-    absence: str = "removed"
-    seed: int = 0
-    check_cases: int = 100
-    n_random: int = 5
-    attention_threshold: float = 0.1
-    ig_tolerance: float = 1e-3
-    ig_max_steps: int = 256
-    shapley_exact_max: int = 10
-    shapley_permutations: int = 16
-    shapley_target_se: float | None = None
-    check_ig_max_steps: int = 64
-    check_exact_max: int = 8
-    check_permutations: int = 16
-    interaction_cases: int = 1000
-    interaction_max_players: int = 10
-    truth_max_players: int = 12
-    top_k: int = 3
-    dependence_top: int = 10
-    progress: bool = False
-
-    def __post_init__(self) -> None:
-        unknown = set(self.methods) - set(METHODS)
-        if unknown or not self.methods:
-            raise ValueError(f"methods must be a non-empty subset of {METHODS}, not "
-                             f"{self.methods}")
 
 
 @dataclass(frozen=True)
@@ -123,13 +81,23 @@ class ExplainResult:
 def explain(
     model: TrainedModel,
     cases: Cases,
-    config: ExplainConfig,
+    config: ExplainSettings,
     *,
     truth: dict | None = None,
 ) -> ExplainResult:
     """Run every analysis of ``config`` on ``cases``; ``truth`` (a parsed ``truth.json``)
-    enables the ground-truth scores."""
-    mixer = model.mixer.eval()
+    enables the ground-truth scores. ``config.absence`` None ("auto") is resolved here from
+    the cases (:func:`xai.cases.auto_absence`). The model runs in eval mode; its mode is
+    restored afterwards."""
+    if config.absence is None:
+        config = replace(config, absence=auto_absence(cases))
+    with evaluation(model.mixer):
+        return _explain(model, cases, config, truth)
+
+
+def _explain(model: TrainedModel, cases: Cases, config: ExplainSettings,
+             truth: dict | None) -> ExplainResult:
+    mixer = model.mixer
     rng = np.random.default_rng(config.seed)
     progress = config.progress
     attention = attention_summary(mixer, cases, threshold=config.attention_threshold,
@@ -162,7 +130,7 @@ def explain(
         )
     both = [attributions[m] for m in METHODS if m in attributions]
     settings = {
-        **asdict(config),
+        **config.to_dict(),
         "n_cases": len(cases),
         "n_formulations": len(set(cases.formulation_ids)),
         "properties": sorted(set(cases.properties)),
@@ -197,7 +165,7 @@ def explain(
 Runner = Callable[[Mixer, Cases, bool], Attribution]
 
 
-def _methods(config: ExplainConfig, *, for_checks: bool = False) -> dict[str, Runner]:
+def _methods(config: ExplainSettings, *, for_checks: bool = False) -> dict[str, Runner]:
     """name -> run(mixer, cases, progress); the checks' variants are cheaper (they run once per
     randomisation stage)."""
     absence = config.absence
@@ -216,24 +184,44 @@ def _methods(config: ExplainConfig, *, for_checks: bool = False) -> dict[str, Ru
                               n_permutations=permutations, target_std_error=target_se,
                               seed=config.seed, progress=progress)
 
+    def reference(name: str) -> Runner:
+        def run(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
+            return _reference(name, mixer, cases, absence, config)
+        return run
+
     runners = {"ig": ig, "shapley": shapley}
-    return {name: runners[name] for name in config.methods}
+    return {name: runners[name] if name in runners else reference(name)
+            for name in config.methods}
 
 
-def _checks_reuse(config: ExplainConfig, name: str) -> bool:
+def _reference(name: str, mixer: Mixer, cases: Cases, absence: Absence,
+               config: ExplainSettings) -> Attribution:
+    """A reference implementation as an attribution method: shap's exact or permutation
+    explainer (one explainer per case), or captum's Integrated Gradients with
+    ``config.ig_max_steps`` Riemann-trapezoid steps on the same path as ours."""
+    from xai.checks.reference import captum_reference, shap_reference
+
+    if name == "captum-ig":
+        return captum_reference(mixer, cases, absence=absence, n_steps=config.ig_max_steps)
+    explainer = name.removeprefix("shap-")
+    return shap_reference(mixer, cases, explainer=explainer, absence=absence, seed=config.seed)
+
+
+def _checks_reuse(config: ExplainSettings, name: str) -> bool:
     """Whether the main attributions can serve as the sanity check's original: always for IG
-    (a lower step cap only matters on the randomised models), for Shapley when the check runs
-    with the same settings."""
-    return name == "ig" or (config.check_exact_max >= config.shapley_exact_max
+    (a lower step cap only matters on the randomised models) and the reference methods (their
+    checks run with the same settings), for Shapley when the check runs with the same
+    settings."""
+    return name != "shapley" or (config.check_exact_max >= config.shapley_exact_max
                             and config.check_permutations == config.shapley_permutations
                             and config.shapley_target_se is None)
 
 
-def _interactions(mixer: Mixer, cases: Cases, config: ExplainConfig,
+def _interactions(mixer: Mixer, cases: Cases, config: ExplainSettings,
                   rng: np.random.Generator) -> Interactions:
     """Pairwise interactions on a seeded sample of the cases small enough to enumerate."""
     n_players = cases.mask.sum(1).numpy() - (
-        (cases.balance_slot >= 0).numpy() if config.absence == "balance" else 0)
+        (cases.balance_slot >= 0).numpy() if config.absence.kind == "balance" else 0)
     small = np.flatnonzero((n_players >= 2) & (n_players <= config.interaction_max_players))
     rows = np.sort(small[_sample(len(small), config.interaction_cases, rng)])
     return shapley_interactions(mixer, cases.select(rows), absence=config.absence,
@@ -250,7 +238,7 @@ def _describe(attribution: Attribution) -> dict:
     """An attribution set's parameters as they are, with its per-case diagnostics summarised:
     a share and count for flags, the range (and the count of each value for integers, the
     largest magnitude for IG's ``delta``) for numbers."""
-    out: dict = {"method": attribution.method, "absence": attribution.absence,
+    out: dict = {"method": attribution.method, "absence": str(attribution.absence),
                  "n_cases": len(attribution), **attribution.settings}
     for key, value in attribution.diagnostics().items():
         if value.dtype == bool:
@@ -276,6 +264,6 @@ def _interaction_summary(interactions: Interactions | None, settings: dict) -> d
             "property": interactions.properties[i],
             "pairs": [list(p) for p in interactions.top_pairs(int(i), settings["top_k"])]}
            for i in np.flatnonzero(enumerated)]
-    return {"n_cases": int(enumerated.sum()), "absence": interactions.absence,
+    return {"n_cases": int(enumerated.sum()), "absence": str(interactions.absence),
             "max_players": settings["interaction_max_players"],
             "convention": interactions.settings.get("convention"), "top_pairs": top}

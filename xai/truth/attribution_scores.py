@@ -21,7 +21,7 @@ import numpy as np
 
 from models.synth_properties import channel_weights, predict_loads
 from models.trained import TrainedModel
-from xai.attribution.absence import check_absence, players
+from xai.absence import REMOVED, Absence, as_absence, players
 from xai.attribution.coalitions import subset_members
 from xai.attribution.interactions import Interactions
 from xai.attribution.results import Attribution, empty_values
@@ -39,7 +39,7 @@ def oracle_shapley(
     cases: Cases,
     truth: dict,
     *,
-    absence: str = "removed",
+    absence: Absence | str = REMOVED,
     max_players: int = 12,
 ) -> Attribution:
     """Exact Shapley values of the noise-free oracle, in the model's standardised units.
@@ -49,7 +49,7 @@ def oracle_shapley(
     ``enumerated`` (N,) marks the others. ``zero`` absence equals ``removed`` for
     the oracle (an ingredient at 0 wt% is not there).
     """
-    check_absence(absence)
+    absence = as_absence(absence)
     n_cases, width = cases.ids.shape
     codes = sorted(truth["families"])
     index = {c: j for j, c in enumerate(codes)}
@@ -97,7 +97,7 @@ class TruthScores:
     ``interactions`` one entry per known interaction with its hit rate among the top pairs.
     """
 
-    absence: str
+    absence: Absence
     attribution: dict[str, dict]
     main_effects: dict[str, dict]
     interactions: list[dict]
@@ -105,7 +105,7 @@ class TruthScores:
 
     def to_dict(self) -> dict:
         return {
-            "absence": self.absence,
+            "absence": str(self.absence),
             "attribution": self.attribution,
             "main_effects": self.main_effects,
             "interactions": self.interactions,
@@ -218,7 +218,7 @@ def _pools(rows: list[int], who: np.ndarray) -> list[list[int]]:
     return pools + ([current] if current else [])
 
 
-def _coalition_loads(cases: Cases, i: int, who: np.ndarray, absence: str, weights: np.ndarray,
+def _coalition_loads(cases: Cases, i: int, who: np.ndarray, absence: Absence, weights: np.ndarray,
                      index: dict[str, int]) -> np.ndarray:
     """(2^n, channels) channel loads of every sub-recipe of case i (bit j = player j)."""
     names = cases.ingredients[i]
@@ -229,7 +229,7 @@ def _coalition_loads(cases: Cases, i: int, who: np.ndarray, absence: str, weight
     player_loads = amounts[is_player, None] * w[is_player]  # (n, channels)
     loads = member @ player_loads + (amounts[~is_player, None] * w[~is_player]).sum(0)
     balance = int(cases.balance_slot[i])
-    if absence == "balance" and balance >= 0:
+    if absence.kind == "balance" and balance >= 0:
         moved = (1.0 - member) @ amounts[is_player]  # (2^n,) amount given to the balance
         loads = loads + moved[:, None] * w[balance]
     return loads

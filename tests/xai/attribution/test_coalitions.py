@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from models.mixer import MixerConfig, build_mixer
+from xai.absence import Absence
 from xai.attribution.coalitions import (
     coalition_values,
     make_game,
@@ -39,8 +40,8 @@ def test_subset_members_and_slots():
 
 def test_player_slots_follow_absence():
     cases = make_cases()
-    assert [s.tolist() for s in player_slots(cases, "removed")][1] == [0, 1, 2, 3, 4, 5]
-    balance = [s.tolist() for s in player_slots(cases, "balance")]
+    assert [s.tolist() for s in player_slots(cases, Absence.removed())][1] == [0, 1, 2, 3, 4, 5]
+    balance = [s.tolist() for s in player_slots(cases, Absence.balance())]
     assert balance[1] == [0, 1, 3, 4, 5]  # the balance ingredient is never a player
     assert balance[2] == [0, 1, 2]  # no balance ingredient in this recipe
 

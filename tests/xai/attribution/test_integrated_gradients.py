@@ -46,7 +46,7 @@ def test_completeness_within_tolerance(absence, encoding):
     mixer, cases = tiny_mixer(encoding), random_cases()
     result = integrated_gradients(mixer, cases, absence=absence, max_steps=512)
     gap = np.abs(result.prediction - result.baseline)
-    assert result.method == "ig" and result.absence == absence
+    assert result.method == "ig" and str(result.absence) == absence
     assert result.converged.all()
     assert np.all(np.abs(result.completeness_error) <= np.maximum(1e-3 * gap, 1e-5) + 1e-6)
     np.testing.assert_allclose(result.delta, result.completeness_error, atol=1e-5)

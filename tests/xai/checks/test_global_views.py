@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from xai.absence import Absence
 from xai.attribution.results import Attribution
 from xai.checks.global_views import dependence, dependence_points, global_importance
 
@@ -8,7 +9,7 @@ from xai.checks.global_views import dependence, dependence_points, global_import
 def attribution():
     nan = np.nan
     return Attribution(
-        method="ig", absence="balance",
+        method="ig", absence=Absence.balance("water"),
         formulation_ids=("F1", "F2", "F3", "F1"),
         properties=("ph", "ph", "ph", "hardness"),
         ingredients=(("water", "A", "B"), ("water", "A"), ("B", "C"), ("water", "A", "B")),

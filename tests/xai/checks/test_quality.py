@@ -5,6 +5,7 @@ from scipy import stats
 from torch import nn
 
 from models.mixer import MixerConfig, build_mixer
+from xai.absence import Absence
 from xai.attribution.integrated_gradients import integrated_gradients
 from xai.attribution.results import Attribution
 from xai.cases import Cases
@@ -38,7 +39,7 @@ def attribution_of(cases, values, method="m", prediction=None, baseline=None):
     values = np.asarray(values, dtype=float)
     n = len(values)
     return Attribution(
-        method=method, absence="removed", formulation_ids=cases.formulation_ids,
+        method=method, absence=Absence.removed(), formulation_ids=cases.formulation_ids,
         properties=cases.properties, ingredients=cases.ingredients,
         raw_amounts=cases.raw_amounts, values=values,
         prediction=np.zeros(n) if prediction is None else np.asarray(prediction, float),

@@ -1,11 +1,13 @@
 """The stage-1 commands, run as a user runs them (through ``xai.commands.cli.main``)."""
 
 import filecmp
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
-from xai.commands.cli import main
+from xai.commands.cli import COMMANDS, main
 
 TINY_CONFIG = """
 [model]
@@ -53,7 +55,7 @@ def test_predict_writes_one_row_per_formulation_and_property(trained, tmp_path):
     assert main(["predict", "--model", str(trained / "model"), "--data", str(trained / "data"),
                  "--out", str(out), "--property", "ph", "stability", "--quiet"]) == 0
     preds = pd.read_csv(out, dtype={"formulation_id": str})
-    assert list(preds.columns) == ["formulation_id", "property", "prediction"]
+    assert list(preds.columns[:3]) == ["formulation_id", "property", "prediction"]
     assert len(preds) == 2 * 120
     assert preds["prediction"].notna().all()
 
@@ -95,3 +97,31 @@ def test_missing_checkpoint_exits_2(trained, tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nope"), "--data", str(trained / "data"),
                  "--out", str(tmp_path / "p.csv"), "--quiet"]) == 2
     assert "not a checkpoint folder" in capsys.readouterr().err
+
+
+HEAVY = ("torch", "pandas", "scipy", "optuna", "sklearn", "matplotlib")
+
+
+def test_building_the_parser_imports_no_numerical_stack():
+    code = ("import sys\n"
+            "from xai.commands.cli import build_parser\n"
+            "build_parser()\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS),
+                                     ("experiment", "cv"), ("review", "export")])
+def test_every_help_exits_0_without_the_numerical_stack(command):
+    code = ("import sys\n"
+            "from xai.commands.cli import main\n"
+            "try:\n"
+            f"    main({[*command, '--help']!r})\n"
+            "except SystemExit as done:\n"
+            "    code = done.code\n"
+            f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []"

@@ -143,3 +143,24 @@ def test_sweep_usage_errors(xai, tiny_data_dir, tmp_path, capsys):
     assert xai("sweep", "--data", tiny_data_dir, "--out", tmp_path, "--space", bad,
                "--trials", "2") == 2
     assert "unknown key" in capsys.readouterr().err
+
+
+def test_property_init_writes_the_retraining_comparison(xai, tiny_data_dir, config, tmp_path,
+                                                       capsys):
+    from xai.commands.experiment import RETRAINING_MODES
+    from xai.representation import property_retraining
+
+    assert RETRAINING_MODES == property_retraining.RETRAINING_MODES
+    out = tmp_path / "out"
+    low, donor = "viscosity_6pin_10rpm", "viscosity_4pin_10rpm"
+    assert xai("experiment", "property-init", "--data", tiny_data_dir, "--out", out,
+               "--config", config, "--low", low, "--donor", donor, "--mode", "tie",
+               "--seeds", 2, "--quiet") == 0
+    result = json.loads((out / "property_retraining.json").read_text())
+    assert result["kind"] == "property_retraining" and result["mode"] == "tie"
+    assert (result["low_property"], result["donor"]) == (low, donor)
+    assert [r["seed"] for r in result["per_seed"]] == [0, 1]
+    assert result["rmse_difference"]["n"] == 2
+    assert "test RMSE change" in capsys.readouterr().out
+    assert xai("experiment", "property-init", "--data", tiny_data_dir, "--out", out,
+               "--low", low, "--donor", "no-such-property", "--quiet") == 2

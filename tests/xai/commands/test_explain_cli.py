@@ -87,7 +87,7 @@ def test_balance_baseline_one_method_and_chosen_property(trained):
     prop = sorted(model.properties)[0]
     assert run_explain(["--model", root / "model", "--data", root / "data", "--out", out,
                         "--formulations", *chosen, "--property", prop, "--method", "ig",
-                        "--baseline", "balance", "--quiet"]) == 0
+                        "--absence", "balance", "--quiet"]) == 0
     frame = pd.read_csv(out / "attributions.csv")
     water = dataset.truth["balance_ingredient"]
     assert set(frame["property"]) == {prop} and set(frame["method"]) == {"ig"}
@@ -138,5 +138,49 @@ def test_bad_input_is_a_usage_error(trained, tmp_path):
     with pytest.raises(SystemExit):  # argparse refuses it: exit 2 with the usage line
         run_explain([*base, "--target-se", 0])
     with pytest.raises(UsageError, match="not in"):
-        run_explain([*base, "--balance", "RM0000", "--baseline", "balance"])
+        run_explain([*base, "--balance", "RM0000", "--absence", "balance"])
     assert not (tmp_path / "x").exists()
+
+
+def test_baseline_is_a_deprecated_spelling_of_absence(trained, capsys):
+    root, _, model = trained
+    chosen = sorted(model.split.test)[:2]
+    base = ["--model", root / "model", "--data", root / "data", "--formulations", *chosen,
+            "--method", "ig", "--quiet"]
+    assert run_explain([*base, "--out", root / "old", "--baseline", "zero"]) == 0
+    assert "--baseline is deprecated" in capsys.readouterr().err
+    assert run_explain([*base, "--out", root / "new", "--absence", "zero"]) == 0
+    assert "deprecated" not in capsys.readouterr().err
+    old = json.loads((root / "old" / "explain.json").read_text())
+    assert old["settings"]["absence"] == "zero"
+    pd.testing.assert_frame_equal(pd.read_csv(root / "old" / "attributions.csv"),
+                                  pd.read_csv(root / "new" / "attributions.csv"))
+
+
+@pytest.mark.parametrize(("method", "builtin", "name", "atol"), [
+    ("shap-exact", "shapley", "shap_exact", 1e-5),
+    ("shap-permutation", "shapley", "shap_permutation", 0.2),  # sampled: share of the largest
+    ("captum-ig", "ig", "captum_ig", 1e-3),
+])
+def test_reference_methods_give_the_builtin_outputs(trained, method, builtin, name, atol):
+    """shap's and captum's implementations as ``--method``: the same files, and on small
+    recipes the values of the built-in exact Shapley values / converged IG."""
+    root, dataset, model = trained
+    sizes = {f: len(dataset.recipe(f)[0]) for f in model.split.test}
+    chosen = sorted(sizes, key=sizes.get)[:2]
+    prop = sorted(model.properties)[0]
+    base = ["--model", root / "model", "--data", root / "data", "--formulations", *chosen,
+            "--property", prop, "--absence", "balance", "--exact-max", 14, "--quiet"]
+    assert run_explain([*base, "--out", root / method, "--method", method]) == 0
+    assert run_explain([*base, "--out", root / f"{method}-ours", "--method", builtin]) == 0
+    theirs = pd.read_csv(root / method / "attributions.csv")
+    ours = pd.read_csv(root / f"{method}-ours" / "attributions.csv")
+    assert list(theirs.columns) == COLUMNS and set(theirs["method"]) == {name}
+    assert len(theirs) == len(ours)
+    scale = np.nanmax(np.abs(ours["attribution"])) if method == "shap-permutation" else 1.0
+    np.testing.assert_allclose(theirs["attribution"], ours["attribution"], atol=atol * scale)
+    np.testing.assert_allclose(theirs["prediction"], ours["prediction"], atol=1e-5)
+    summary = json.loads((root / method / "explain.json").read_text())
+    assert summary["attributions"][method]["method"] == name
+    assert summary["attributions"][method]["absence"] == "balance"
+    assert set(summary["quality"]["sanity_check"]) == {method}

@@ -48,7 +48,7 @@ def test_explain_both_methods_and_balance_absence(tiny_model, tiny_dataset, new_
                        absence=xai.Absence.balance(water))
     assert set(both) == {"ig", "shapley"}
     for attribution in both.values():
-        assert attribution.absence == "balance" and len(attribution) == 3
+        assert str(attribution.absence) == "balance" and len(attribution) == 3
         assert np.isnan(attribution.values[0, 0])  # water is not a player
     assert both["ig"].converged is not None and both["shapley"].exact is not None
     with pytest.raises(ValueError, match="Absence.balance\\('water'\\)"):
@@ -87,8 +87,8 @@ def test_predict_a_dict_of_dicts(tiny_model, tiny_dataset):
 def test_audit_and_represent_are_the_runs(monkeypatch, tiny_model, tiny_dataset):
     calls = {}
 
-    def fake_audit(model, dataset, *, options=None, say=None, **_):
-        calls["audit"] = (model, dataset, options)
+    def fake_audit(model, dataset, *, settings=None, say=None, **_):
+        calls["audit"] = (model, dataset, settings)
         return "audit"
 
     def fake_represent(model, dataset, **kwargs):
@@ -97,7 +97,7 @@ def test_audit_and_represent_are_the_runs(monkeypatch, tiny_model, tiny_dataset)
 
     monkeypatch.setattr("xai.runs.audit.run_audit", fake_audit)
     monkeypatch.setattr("xai.runs.represent.represent", fake_represent)
-    quick = xai.AuditOptions.quick()
+    quick = xai.AuditSettings.quick()
     assert xai.audit(tiny_model, tiny_dataset, quick) == "audit"
     assert calls["audit"] == (tiny_model, tiny_dataset, quick)
     assert xai.represent(tiny_model, tiny_dataset, seed=3) == "represent"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from models.pipeline import dataset_hash
-from xai.runs.audit import AuditOptions, jsonable, read_experiments
+from xai.runs.audit import jsonable, read_experiments
+from xai.runs.settings import AuditSettings
 
 SCHEMA = Path(__file__).parents[3] / "reports" / "schema" / "results.schema.json"
 
@@ -32,7 +33,7 @@ def test_cases_are_capped_and_review_formulations_come_from_the_test_split(tiny_
     sampled = r["attributions"]["sampled"]
     assert sampled["n_cases"] == 60 and sampled["n_candidates"] > 60
     review = r["review"]["cases"]
-    assert len(review) == AuditOptions.quick().review_formulations
+    assert len(review) == AuditSettings.quick().review_formulations
     assert {c["formulation_id"] for c in review} <= set(tiny_model.split.test)
 
 
@@ -101,3 +102,15 @@ def test_read_experiments(tmp_path):
     assert found["available"] and list(found["results"]) == ["cv.json"]
     assert len(found["unreadable"]) == 1 and "broken.json" in found["unreadable"][0]
     assert read_experiments(None)["available"] is False
+
+
+def test_every_audit_cross_checks_a_sample_against_shap_and_captum(tiny_audit):
+    check = tiny_audit.results["attributions"]["reference_check"]
+    shap, captum = check["shap"], check["captum"]
+    assert shap["reference"] == "shap.ExactExplainer" and shap["n_cases"] > 0
+    assert captum["reference"] == "captum.attr.IntegratedGradients"
+    assert shap["absence"] == captum["absence"] == tiny_audit.results["attributions"]["absence"]
+    largest = max(abs(v) for v in shap["reference_values"])
+    assert shap["max_abs_difference"] < 1e-6 * max(largest, 1.0)  # exact against exact
+    # the quick audit caps our IG at 32 steps: agreement to its own quadrature tolerance
+    assert captum["max_abs_difference"] < 1e-2 * max(abs(v) for v in captum["reference_values"])

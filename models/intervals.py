@@ -1,6 +1,8 @@
-"""Intervals and tests for a few paired differences (folds, seeds), shared by model selection
-and the analysers: one Student-t implementation, with the Nadeau & Bengio (2003) correction for
-cross-validation folds that share training data."""
+"""Student-t intervals of a mean of few paired differences, with the Nadeau-Bengio correction.
+
+The one implementation of the formula: model selection (``models.experiments``,
+``models.reduction``) and the analysers (``xai.stats`` re-exports these) use it.
+"""
 
 from __future__ import annotations
 

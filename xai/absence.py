@@ -63,29 +63,30 @@ class Absence:
 
     def players(self, mask: torch.Tensor, balance_slot: torch.Tensor | None) -> torch.Tensor:
         """See :func:`players`."""
-        return players(mask, balance_slot, self.kind)
+        return players(mask, balance_slot, self)
 
     def apply(self, amounts: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor, *,
               balance_slot: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """See :func:`apply_absence`."""
-        return apply_absence(amounts, mask, drop, how=self.kind, balance_slot=balance_slot)
+        return apply_absence(amounts, mask, drop, absence=self, balance_slot=balance_slot)
 
 
-def check_absence(how: str | Absence) -> str:
-    """The kind of ``how`` (a name or an :class:`Absence`), refusing unknown names."""
-    return as_absence(how).kind
+REMOVED = Absence.removed()
+"""The default absence of the analysers (a module-level value, so defaults build nothing)."""
 
 
-def as_absence(how: str | Absence) -> Absence:
-    """``how`` as an :class:`Absence` (names are the kinds of :data:`ABSENCES`)."""
-    return how if isinstance(how, Absence) else Absence(how)
+def as_absence(absence: str | Absence) -> Absence:
+    """``absence`` as an :class:`Absence` (names are the kinds of :data:`ABSENCES`): what the
+    public entry points call once, so that everything below them holds the object."""
+    return absence if isinstance(absence, Absence) else Absence(absence)
 
 
-def players(mask: torch.Tensor, balance_slot: torch.Tensor | None, how: str) -> torch.Tensor:
+def players(mask: torch.Tensor, balance_slot: torch.Tensor | None,
+            absence: Absence) -> torch.Tensor:
     """(N, T) bool: the slots whose presence is attributed (present, and not the balance slot
-    when ``how == 'balance'``)."""
+    under the ``balance`` absence)."""
     out = mask.clone()
-    if how == "balance":
+    if absence.kind == "balance":
         _require_balance(balance_slot)
         has = balance_slot >= 0
         out[has.nonzero().squeeze(1), balance_slot[has]] = False
@@ -97,7 +98,7 @@ def apply_absence(
     mask: torch.Tensor,
     drop: torch.Tensor,
     *,
-    how: str,
+    absence: Absence,
     balance_slot: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Recipes with the slots in ``drop`` made absent.
@@ -107,10 +108,10 @@ def apply_absence(
     Returns new (amounts, mask); the inputs are not modified.
     """
     drop = drop & mask
-    if how == "zero":
+    if absence.kind == "zero":
         return amounts.masked_fill(drop, 0.0), mask
     new_mask = mask & ~drop
-    if how == "removed":
+    if absence.kind == "removed":
         return amounts, new_mask
     _require_balance(balance_slot)
     has = balance_slot >= 0
@@ -124,4 +125,4 @@ def apply_absence(
 def _require_balance(balance_slot: torch.Tensor | None) -> None:
     if balance_slot is None:
         raise ValueError("absence 'balance' needs the balance ingredient (e.g. water): "
-                         "name it with --balance")
+                         "name it, e.g. Absence.balance('water') or --balance water")

@@ -1,0 +1,84 @@
+"""``xai train`` picks the robust small-data path by itself and says which it took."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from xai.commands.cli import main
+
+CONFIG = """
+[model]
+base_dim = 8
+mixer_dim = 16
+n_layers = 1
+n_heads = 2
+head_hidden = 16
+
+[train]
+epochs = 3
+seed = 0
+"""
+
+
+def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys):
+    data, model = tmp_path / "data", tmp_path / "model"
+    (tmp_path / "tiny.toml").write_text(CONFIG)
+    assert main(["synth", "--regime", "small", "--formulations", "90", "--out", str(data),
+                 "--quiet"]) == 0
+    assert (data / "oracle.json").is_file()
+    assert main(["train", "--data", str(data), "--out", str(model), "--config",
+                 str(tmp_path / "tiny.toml"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "training: 5-member cross-fitted ensemble, refit on all data" in out
+    assert "defaults for 90 recipes, under 1000" in out
+    assert "out-of-fold" in out
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["plan"]["ensemble"] == 5
+    assert len(list((model / "members").iterdir())) == 5
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(pred),
+                 "--quiet"]) == 0
+    frame = pd.read_csv(pred)
+    assert list(frame.columns) == ["formulation_id", "property", "prediction", "spread",
+                                   "lower", "upper", "flags"]
+    assert (frame["spread"] > 0).all()
+    assert (frame["lower"] <= frame["prediction"]).all()
+    assert (frame["prediction"] <= frame["upper"]).all()
+    assert metrics["conformal"]["method"] == "cv+"
+    assert 0 < metrics["conformal"]["overall"]["coverage"] <= 1
+    # a single model can still be asked for
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "single"), "--config",
+                 str(tmp_path / "tiny.toml"), "--ensemble", "1", "--no-refit", "--quiet"]) == 0
+    assert "single model on a train / validation / test split" in capsys.readouterr().out
+    assert not (tmp_path / "single" / "members").exists()
+
+
+def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path, capsys):
+    data, model = tmp_path / "data", tmp_path / "model"
+    (tmp_path / "tiny.toml").write_text(CONFIG)
+    assert main(["synth", "--regime", "small", "--formulations", "80", "--out", str(data),
+                 "--quiet"]) == 0
+    assert main(["train", "--data", str(data), "--out", str(model), "--config",
+                 str(tmp_path / "tiny.toml"), "--ensemble", "2", "--quiet"]) == 0
+    new = tmp_path / "new"
+    new.mkdir()
+    pd.DataFrame({"formulation_id": ["N1", "N1", "N2"], "ingredient": ["C000", "NEW", "C000"],
+                  "amount": [70.0, 30.0, 100.0]}).to_csv(new / "formulations.csv", index=False)
+    pd.DataFrame({"ingredient": ["NEW"], "group": ["ester"], "d1": [0.3], "d2": [""],
+                  "d3": [1.0]}).to_csv(new / "ingredients.csv", index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out),
+                 "--quiet"]) == 0
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert len(frame) == 4  # two recipes x two properties
+    assert frame.loc[frame["formulation_id"] == "N1", "flags"].str.contains("unseen:NEW").all()
+    assert main(["explain", "--model", str(model), "--data", str(new), "--out",
+                 str(tmp_path / "ex"), "--quiet"]) == 0
+    explained = pd.read_csv(tmp_path / "ex" / "attributions.csv", keep_default_na=False)
+    assert "NEW" in set(explained["ingredient"])
+    # without descriptors the ingredient is refused, naming it
+    (new / "ingredients.csv").unlink()
+    assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out)]) == 2
+    assert "has no descriptors for: ['NEW']" in capsys.readouterr().err

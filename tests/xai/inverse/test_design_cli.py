@@ -1,0 +1,118 @@
+"""``xai design`` end to end: outputs, strict JSON, the round trip through ``xai predict``, and
+exit code 2 on bad targets and options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from xai.commands.cli import main
+
+FAST = ["--budget", "200", "--pop-size", "50", "--n", "5", "--quiet"]
+
+
+def _args(checkpoint, data, out, *targets):
+    args = ["design", "--model", str(checkpoint), "--data", str(data), "--out", str(out)]
+    for t in targets:
+        args += ["--target", t]
+    return args + FAST
+
+
+@pytest.fixture(scope="module")
+def designed(tiny_checkpoint, tiny_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("design") / "out"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, "ph=5..6.5",
+                      "stability=50+-30")) == 0
+    return out
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} in strict JSON")
+
+
+def test_outputs_are_strict_and_complete(designed):
+    summary = json.loads((designed / "design.json").read_text(), parse_constant=_reject_constant)
+    assert len(summary["designs"]) == 5
+    assert {m["method"] for m in summary["methods"]} == {"nsga2", "random"}
+    first = summary["designs"][0]
+    assert set(first["predicted"]) == {"ph", "stability"}
+    assert first["truth"] is not None and len(first["nearest_training"]) == 3
+    table = pd.read_csv(designed / "designs.csv", dtype={"formulation_id": str})
+    assert list(table.columns) == ["formulation_id", "ingredient", "amount"]
+    assert table["formulation_id"].nunique() == 5
+
+
+def test_page_is_self_contained_and_escaped(tiny_checkpoint, tiny_data_dir, tiny_dataset,
+                                            tmp_path):
+    start = tiny_dataset.formulation_ids[7]
+    out = tmp_path / "page"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, "ph=5..6.5")
+                + ["--start", start, "--max-changes", "3", "--baselines", "none"]) == 0
+    page = (out / "design.html").read_text()
+    summary = json.loads((out / "design.json").read_text())
+    assert "Which change moved which property" in page
+    for d in summary["designs"]:
+        assert f'id="{d["design_id"]}"' in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_designs_round_trip_through_predict(designed, tiny_checkpoint, tmp_path):
+    data = tmp_path / "designs"
+    data.mkdir()
+    shutil.copy(designed / "designs.csv", data / "formulations.csv")
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "--model", str(tiny_checkpoint), "--data", str(data), "--out",
+                 str(out), "--property", "ph", "stability", "--quiet"]) == 0
+    predicted = pd.read_csv(out, dtype={"formulation_id": str})
+    summary = json.loads((designed / "design.json").read_text())
+    for d in summary["designs"]:
+        for prop, value in d["predicted"].items():
+            got = predicted[(predicted["formulation_id"] == d["design_id"])
+                            & (predicted["property"] == prop)]
+            assert got["prediction"].item() == pytest.approx(value, rel=1e-4, abs=1e-4)
+
+
+def test_counterfactual_cli(tiny_checkpoint, tiny_data_dir, tiny_dataset, tmp_path, capsys):
+    start = tiny_dataset.formulation_ids[7]
+    out = tmp_path / "cf"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, "ph=5..6.5")
+                + ["--start", start, "--max-changes", "2", "--baselines", "none"]) == 0
+    summary = json.loads((out / "design.json").read_text())
+    assert all(len(d["changes"]) <= 2 for d in summary["designs"])
+    assert [m["method"] for m in summary["methods"]] == ["nsga2"]
+    assert "meet every target under the truth" in capsys.readouterr().out
+
+
+def test_allowed_forbidden_and_fixed(tiny_checkpoint, tiny_data_dir, tiny_dataset, tmp_path):
+    counts = tiny_dataset.formulations["ingredient"].value_counts()
+    forbidden = counts.index[1:4].tolist()
+    fixed = counts.index[5]
+    (tmp_path / "forbidden.txt").write_text("# never these\n" + "\n".join(forbidden) + "\n\n")
+    out = tmp_path / "constrained"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, "ph=5..6.5")
+                + ["--forbidden", str(tmp_path / "forbidden.txt"), "--fixed", f"{fixed}=0.5",
+                   "--baselines", "none"]) == 0
+    table = pd.read_csv(out / "designs.csv")
+    assert not table["ingredient"].isin(forbidden).any()
+    assert (table.loc[table["ingredient"] == fixed, "amount"] == 0.5).sum() == 5
+
+
+@pytest.mark.parametrize("targets, extra, words", [
+    (["density=1..2"], [], "does not predict 'density'"),
+    (["ph=7..6"], [], "empty"),
+    (["ph=40..50"], [], "never reached"),
+    (["ph=five"], [], "cannot read"),
+    (["ph=5..6"], ["--max-changes", "2"], "needs a start recipe"),
+    (["ph=5..6"], ["--fixed", "x"], "INGREDIENT=AMOUNT"),
+    (["ph=5..6"], ["--baselines", "cma"], "unknown"),
+    (["ph=5..6"], ["--allowed", "/no/such/file"], "cannot read"),
+])
+def test_bad_input_exits_2(tiny_checkpoint, tiny_data_dir, tmp_path, capsys, targets, extra,
+                           words):
+    out = tmp_path / "bad"
+    assert main(_args(tiny_checkpoint, tiny_data_dir, out, *targets) + extra) == 2
+    assert words in capsys.readouterr().err
+    assert not out.exists()

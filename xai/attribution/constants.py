@@ -1,0 +1,3 @@
+"""Numbers of the attribution methods that the command line shows, free of heavy imports."""
+
+FIRST_ROUND = 64  # permutations a sampled Shapley case starts with when sampling to a target SE
