@@ -75,7 +75,7 @@ def show_verdicts(report: Path) -> None:
     from models.io import atomic_file
     from reports.render import write_report
     from reports.writer import results_json
-    from xai.runs.review import fold_review, load_review
+    from xai.runs.review import fold_review, load_review, read_results
 
     record = load_review(report)
     if record is None:
