@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from models.calibration import attach_trust, split_calibration
-from models.data import Dataset
+from models.data import DataError, Dataset, Problem
 from models.ensemble import SMALL_DATA_ENSEMBLE, fit_ensemble, refit_all
 from models.pipeline import fit_model, measured_formulations
 from models.trained import TrainedModel
@@ -65,6 +65,12 @@ def fit_plan(dataset: Dataset, plan: FitPlan, *, mixer_options: dict | None = No
              train_config: TrainConfig | None = None, progress: bool = True) -> TrainedModel:
     """Train as ``plan`` says; the model's metrics record the plan under ``metrics["plan"]``."""
     train_config = replace(train_config or TrainConfig(), smoothing=plan.smoothing)
+    measured = measured_formulations(dataset)
+    if len(measured) < max(plan.ensemble, 3):
+        raise DataError(dataset.root, [Problem(
+            "measurements.csv", None, f"{len(measured)} measured formulations are too few to "
+            f"train on: a train, validation and test split (or {plan.ensemble} ensemble folds) "
+            f"needs at least {max(plan.ensemble, 3)}")])
     if plan.ensemble > 1:
         model = fit_ensemble(dataset, k=plan.ensemble, refit=plan.refit,
                              mixer_options=mixer_options, train_config=train_config,

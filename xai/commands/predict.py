@@ -77,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         rows = dataset.measurements[["formulation_id", "property"]].drop_duplicates()
-    model = accept_unseen(model, args.data, dataset.ingredient_names)  # flagged unseen:CODE
+    from models.descriptors import with_unseen
+
+    # described unseen ingredients become predictable (flagged unseen:CODE); pairs with any
+    # other unseen ingredient are skipped and listed below
+    model, _ = with_unseen(model, args.data, dataset.ingredient_names)
     rows = _drop_unpredictable(rows.reset_index(drop=True), model, recipes, args)
     if args.coverage is not None and not 0 < args.coverage < 1:
         raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")

@@ -78,7 +78,12 @@ def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path
                  str(tmp_path / "ex"), "--quiet"]) == 0
     explained = pd.read_csv(tmp_path / "ex" / "attributions.csv", keep_default_na=False)
     assert "NEW" in set(explained["ingredient"])
-    # without descriptors the ingredient is refused, naming it
+    # without descriptors its pairs are skipped and listed, and --strict refuses them
     (new / "ingredients.csv").unlink()
-    assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out)]) == 2
-    assert "has no descriptors for: ['NEW']" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out)]) == 0
+    assert "ingredient 'NEW' was never seen in training" in capsys.readouterr().err
+    assert set(pd.read_csv(out)["formulation_id"].astype(str)) == {"N2"}  # N1 holds NEW
+    assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out),
+                 "--strict"]) == 2
+    assert "ingredient 'NEW' was never seen in training" in capsys.readouterr().err
