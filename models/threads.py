@@ -10,10 +10,9 @@ OpenMP's threads wait for work by spinning. When other processes share the cores
 thread takes the core from the thread that would give it work, and a run collapses: on 2 cores
 shared with other jobs, one ``xai train`` that takes 7 s with passive waiting took 20 s, and
 four at once took 305 s each instead of about 28 s (measured with concurrent runs). So the
-wait policy is
-set to passive (threads sleep while they wait) unless the environment says otherwise; it takes
-effect where OpenMP starts after :func:`configure_threads` (the command line configures threads
-before it imports torch) and in the worker processes started afterwards.
+wait policy is set to passive (threads sleep while they wait) unless the environment says
+otherwise; it takes effect where OpenMP starts after :func:`configure_threads` (the command line
+configures threads before it imports torch) and in the worker processes started afterwards.
 """
 
 from __future__ import annotations
