@@ -3,7 +3,6 @@ search methods, and the whole :class:`DesignResult` with its long table and stri
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -158,19 +157,8 @@ class DesignResult:
 
 
 def strict_json(data) -> str:
-    """JSON text with NaN and infinities written as null (no bare NaN in the file)."""
-    return json.dumps(_finite(data), indent=2, sort_keys=True, allow_nan=False)
+    """``design.json``'s text: the project's one JSON policy (:func:`models.io.dumps_json`:
+    NumPy values as plain ones, NaN and infinities as null), indented with sorted keys."""
+    from models.io import dumps_json
 
-
-def _finite(value):
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _finite(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return dumps_json(data)
