@@ -101,3 +101,16 @@ def tiny_audit(tiny_model, tiny_dataset, tiny_checkpoint):
 
     return run_audit(tiny_model, tiny_dataset, model_dir=tiny_checkpoint,
                      settings=AuditSettings.quick(max_cases=60))
+
+
+@pytest.fixture(scope="session")
+def tiny_toml():
+    """``tiny_toml(epochs=3, seed=None)``: the text of a training config for a tiny, fast Mixer
+    (the command-line tests train with it)."""
+
+    def text(epochs: int = 3, seed: int | None = None) -> str:
+        train = f"epochs = {epochs}\n" + ("" if seed is None else f"seed = {seed}\n")
+        return ("[model]\nbase_dim = 8\nmixer_dim = 16\nn_layers = 1\nn_heads = 2\n"
+                "head_hidden = 16\n\n[train]\n" + train)
+
+    return text

@@ -9,24 +9,12 @@ import pytest
 
 from xai.commands.cli import COMMANDS, main
 
-TINY_CONFIG = """
-[model]
-base_dim = 8
-mixer_dim = 16
-n_layers = 1
-n_heads = 2
-head_hidden = 16
-
-[train]
-epochs = 3
-"""
-
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_toml):
     root = tmp_path_factory.mktemp("cli")
     assert main(["synth", "--out", str(root / "data"), "--formulations", "120", "--quiet"]) == 0
-    (root / "tiny.toml").write_text(TINY_CONFIG)
+    (root / "tiny.toml").write_text(tiny_toml())
     assert main(["train", "--data", str(root / "data"), "--out", str(root / "model"),
                  "--config", str(root / "tiny.toml"), "--seed", "1", "--quiet"]) == 0
     return root

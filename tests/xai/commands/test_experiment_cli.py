@@ -9,17 +9,6 @@ import pytest
 from models.config import load_config
 from xai.commands import cli
 
-TINY_CONFIG = """
-[model]
-base_dim = 8
-mixer_dim = 16
-n_layers = 1
-n_heads = 2
-head_hidden = 16
-[train]
-epochs = 1
-"""
-
 GRID_SPACE = """
 [model]
 base_dim = 8
@@ -47,9 +36,9 @@ def xai():
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, tiny_toml):
     path = tmp_path / "tiny.toml"
-    path.write_text(TINY_CONFIG)
+    path.write_text(tiny_toml(epochs=1))
     return path
 
 

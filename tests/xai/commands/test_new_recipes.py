@@ -14,30 +14,18 @@ from models.fingerprint import ALL_FORMULATIONS, TEST_SPLIT, analysis_scope, is_
 from models.synth import generate, write_dataset
 from xai.commands.cli import main
 
-CONFIG = """
-[model]
-base_dim = 8
-mixer_dim = 16
-n_layers = 1
-n_heads = 2
-head_hidden = 16
-
-[train]
-epochs = 3
-seed = 0
-"""
 FAST_EXPLAIN = ["--exact-max", "6", "--permutations", "4", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
+def folders(tmp_path_factory, tiny_toml):
     """Training data, a checkpoint, a folder of 24 recipes the model never saw (held-out
     recipes with new ids and changed amounts, measured) and one of 4 recipes with
     formulations.csv only."""
     root = tmp_path_factory.mktemp("new-recipes")
     data, model = root / "data", root / "model"
     write_dataset(generate(seed=5, n_formulations=160), data)
-    (root / "tiny.toml").write_text(CONFIG)
+    (root / "tiny.toml").write_text(tiny_toml(seed=0))
     # a single model with a held-out test split (the small-data default would refit on all)
     assert main(["train", "--data", str(data), "--out", str(model), "--config",
                  str(root / "tiny.toml"), "--ensemble", "1", "--no-refit", "--quiet"]) == 0

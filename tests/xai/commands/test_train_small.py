@@ -8,23 +8,10 @@ import pandas as pd
 
 from xai.commands.cli import main
 
-CONFIG = """
-[model]
-base_dim = 8
-mixer_dim = 16
-n_layers = 1
-n_heads = 2
-head_hidden = 16
 
-[train]
-epochs = 3
-seed = 0
-"""
-
-
-def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys):
+def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys, tiny_toml):
     data, model = tmp_path / "data", tmp_path / "model"
-    (tmp_path / "tiny.toml").write_text(CONFIG)
+    (tmp_path / "tiny.toml").write_text(tiny_toml(seed=0))
     assert main(["synth", "--regime", "small", "--formulations", "90", "--out", str(data),
                  "--quiet"]) == 0
     assert (data / "oracle.json").is_file()
@@ -55,9 +42,10 @@ def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys):
     assert not (tmp_path / "single" / "members").exists()
 
 
-def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path, capsys):
+def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path, capsys,
+                                                                       tiny_toml):
     data, model = tmp_path / "data", tmp_path / "model"
-    (tmp_path / "tiny.toml").write_text(CONFIG)
+    (tmp_path / "tiny.toml").write_text(tiny_toml(seed=0))
     assert main(["synth", "--regime", "small", "--formulations", "80", "--out", str(data),
                  "--quiet"]) == 0
     assert main(["train", "--data", str(data), "--out", str(model), "--config",
