@@ -12,8 +12,9 @@ the whole audit. The rules, applied to the test split:
 - ``use with care`` when the test R^2 is below ``R2_FIT``, or below ``ORACLE_SHARE`` of the
   oracle R^2 (synthetic data only: the noise-free ceiling), or the best baseline has a lower
   test RMSE at all, or fewer than ``MIN_TEST`` test measurements carry the verdict, or the
-  prediction intervals cover less than the nominal rate minus ``COVERAGE_SLACK`` (where the
-  results hold an interval coverage), or an attribution check failed (completeness within
+  prediction intervals cover less than the nominal rate minus ``COVERAGE_SLACK`` (the
+  held-out coverage measured at training time, ``accuracy["conformal"]``, where the model
+  has intervals), or an attribution check failed (completeness within
   tolerance on less than ``MIN_COMPLETE`` of cases, or a failed randomisation check);
 - ``fit for use`` otherwise.
 
@@ -66,10 +67,13 @@ def fitness_verdicts(results: Mapping) -> dict:
     checks = _attribution_problems(results.get("attributions") or {})
     baselines = accuracy.get("baselines") or {}
     transforms = (results.get("data") or {}).get("property_transforms") or {}
+    conformal = accuracy.get("conformal") or {}
     properties = {}
     for prop in sorted(accuracy["properties"]):
         test = accuracy["properties"][prop].get("test") or {}
-        properties[prop] = _judge(prop, test, baselines, transforms.get(prop), checks)
+        covered = (conformal.get("properties") or {}).get(prop) or {}
+        properties[prop] = _judge(prop, test, baselines, transforms.get(prop), checks,
+                                  coverage=(covered.get("coverage"), conformal.get("nominal")))
     counts = {level: sum(p["verdict"] == level for p in properties.values()) for level in LEVELS}
     return {
         "properties": properties,
@@ -86,7 +90,7 @@ def is_small(n) -> bool:
 
 
 def _judge(prop: str, test: Mapping, baselines: Mapping, transform: str | None,
-           checks: list[str]) -> dict:
+           checks: list[str], *, coverage: tuple = (None, None)) -> dict:
     n = test.get("n") or 0
     r2 = test.get("r2_log") if transform == "log" and test.get("r2_log") is not None \
         else test.get("r2")
@@ -119,7 +123,7 @@ def _judge(prop: str, test: Mapping, baselines: Mapping, transform: str | None,
     if n < MIN_TEST:
         found.append((CARE, f"small sample: only {n} test measurement{'s' * (n != 1)} "
                             f"(rule: {MIN_TEST})"))
-    coverage, nominal = test.get("coverage"), test.get("nominal_coverage")
+    coverage, nominal = coverage
     if coverage is not None and nominal is not None and coverage < nominal - COVERAGE_SLACK:
         found.append((CARE, f"prediction intervals cover {coverage:.0%} of test values "
                             f"(nominal {nominal:.0%})"))

@@ -13,7 +13,8 @@ from xai.checks.fitness import (
 )
 
 
-def _results(test: dict, *, baseline_rmse=None, sanity_passed=True, transform="identity"):
+def _results(test: dict, *, baseline_rmse=None, sanity_passed=True, transform="identity",
+             coverage=None):
     results = {
         "data": {"property_transforms": {"p": transform}},
         "accuracy": {"properties": {"p": {"test": {"n": 100, "rmse": 1.0, "r2": 0.9,
@@ -22,6 +23,9 @@ def _results(test: dict, *, baseline_rmse=None, sanity_passed=True, transform="i
             "completeness": {"shapley": {"share_within_tolerance": 1.0}},
             "sanity_check": {"ig": {"passed": sanity_passed}}}},
     }
+    if coverage is not None:  # as the audit stores the held-out coverage of the intervals
+        results["accuracy"]["conformal"] = {"nominal": 0.9, "method": "cv+", "properties": {
+            "p": {"n": 100, "coverage": coverage, "median_width": 1.0}}}
     if baseline_rmse is not None:
         results["accuracy"]["baselines"] = {"best": {"p": "ridge"},
                                             "models": {"ridge": {"p": {"rmse": baseline_rmse}}}}
@@ -40,12 +44,18 @@ def _verdict(results) -> dict:
     ({"r2": R2_FIT - 0.1}, None, CARE, f"below {R2_FIT:g}"),
     ({"n": MIN_TEST - 1}, None, CARE, f"small sample: only {MIN_TEST - 1} test"),
     ({"oracle_r2": 0.99, "r2": 0.7}, None, CARE, "of the oracle's 0.99"),
-    ({"coverage": 0.7, "nominal_coverage": 0.9}, None, CARE, "intervals cover 70%"),
 ])
 def test_each_rule_decides_with_its_reason(test, baseline, expected, words):
     v = _verdict(_results(test, baseline_rmse=baseline))
     assert v["verdict"] == expected
     assert words in v["reason"]
+
+
+@pytest.mark.parametrize(("coverage", "expected"), [(0.7, CARE), (0.86, FIT), (None, FIT)])
+def test_interval_coverage_below_nominal_calls_for_care(coverage, expected):
+    v = _verdict(_results({}, coverage=coverage))
+    assert v["verdict"] == expected
+    assert ("intervals cover 70%" in v["reason"]) == (coverage == 0.7)
 
 
 def test_the_worst_rule_wins_and_every_reason_is_kept():
