@@ -156,5 +156,27 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str],
                              "Mixer's training split."))
     elif "baselines" not in accuracy:
         blocks.append(text("Baselines were not fitted for this report.", "note"))
+    blocks.append(interval_coverage(accuracy.get("conformal")))
     return section("accuracy", title, reading, blocks)
+
+
+def interval_coverage(conformal: dict | None) -> dict:
+    """The prediction intervals' coverage on held-out data, measured at training time."""
+    if not conformal or not conformal.get("properties"):
+        return text("This model has no prediction intervals (a checkpoint trained before they "
+                    "existed, or too few held-out recipes to calibrate them).", "note")
+    nominal = conformal.get("nominal")
+    rows = [(prop, n_cell(e.get("n")), pct(nominal), pct(e.get("coverage"), 1),
+             num(e.get("median_width")))
+            for prop, e in sorted(conformal["properties"].items())]
+    method = {"cv+": "CV+ from the cross-fitted ensemble's out-of-fold residuals",
+              "split": "split-conformal on the validation recipes"}.get(
+        conformal.get("method"), str(conformal.get("method") or ""))
+    return table(["property", "n", "nominal", "coverage", "median width (model units)"], rows,
+                 caption="Prediction intervals: share of held-out measurements inside them",
+                 note=f"Intervals: {method}; {conformal.get('held_out', '')}. Widths in "
+                      "standardised model units (after the log transform where one applies). "
+                      f"n marked small: fewer than {SMALL_SAMPLE} measurements.",
+                 numeric=(1, 2, 3, 4))
+
 
