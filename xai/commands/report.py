@@ -85,13 +85,12 @@ def audit_settings(args: argparse.Namespace) -> AuditSettings:
 def run(args: argparse.Namespace) -> int:
     from models.checkpoint import load_model
     from models.data import load_dataset
+    from xai.commands.predict import accept_unseen
 
     check_output(args.out, "report", inputs=[args.data, args.model, args.experiments])
     model = load_model(args.model)
     dataset = load_dataset(args.data)
-    unknown = model.encoder.unknown_ingredients(dataset.ingredient_names)
-    if unknown:
-        raise UsageError(f"{args.data}: ingredients the model never saw: {unknown[:10]}")
+    model = accept_unseen(model, args.data, dataset.ingredient_names)
     if args.experiments is not None and not args.experiments.is_dir():
         raise UsageError(f"--experiments {args.experiments}: not a folder")
     index = write_report_folder(model, dataset, args.out, model_dir=args.model,

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from models.data import load_dataset
     from models.expert_distances import read_expert_distances
     from xai.commands.errors import UsageError
+    from xai.commands.predict import accept_unseen
     from xai.runs.represent import represent
 
     for name in ("permutations", "bootstrap", "random_donors"):
@@ -70,11 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(scope.note, file=sys.stderr)
     recipes = dataset.recipes()
-    unknown = model.encoder.unknown_ingredients(
-        [c for f in scope.formulation_ids for c in recipes[f][0]])
-    if unknown:
-        raise UsageError(f"the recipes in {args.data} hold ingredients the model has no "
-                         f"vector for, e.g. {unknown[0]!r}")
+    model = accept_unseen(model, args.data,
+                          [c for f in scope.formulation_ids for c in recipes[f][0]])
     settings = RepresentSettings(metric=args.metric, layout=args.layout,
                         n_permutations=args.permutations, n_bootstrap=args.bootstrap,
                         n_random=args.random_donors)

@@ -66,6 +66,22 @@ def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path
                  str(tmp_path / "ex"), "--quiet"]) == 0
     explained = pd.read_csv(tmp_path / "ex" / "attributions.csv", keep_default_na=False)
     assert "NEW" in set(explained["ingredient"])
+    # measured new recipes with the described ingredient: represent and report take them too
+    props = json.loads((model / "vocabularies.json").read_text())["properties"]
+    pd.DataFrame({"formulation_id": ["N1", "N2"] * len(props),
+                  "property": [p for p in props for _ in range(2)],
+                  "value": [1.0, 2.0] * len(props)}).to_csv(new / "measurements.csv",
+                                                            index=False)
+    assert main(["represent", "--model", str(model), "--data", str(new), "--out",
+                 str(tmp_path / "rep"), "--permutations", "9", "--bootstrap", "9",
+                 "--quiet"]) == 0
+    assert "NEW" in json.loads((tmp_path / "rep" / "represent.json").read_text())[
+        "ingredients"]["geometry"]["names"]
+    assert main(["report", "--model", str(model), "--data", str(new), "--out",
+                 str(tmp_path / "report"), "--quick", "--reference-cases", "0",
+                 "--quiet"]) == 0
+    assert "NEW" in (tmp_path / "report" / "index.html").read_text()
+    (new / "measurements.csv").unlink()
     # without descriptors its pairs are skipped and listed, and --strict refuses them
     (new / "ingredients.csv").unlink()
     capsys.readouterr()
