@@ -17,7 +17,7 @@ from models.conformal import (
     Conformal,
     coverage_table,
     cross_fitted_coverage,
-    cv_plus,
+    cross_validation,
     split_conformal,
 )
 from models.data import Dataset
@@ -50,17 +50,18 @@ def attach_trust(model: TrainedModel, dataset: Dataset, train_ids, *,
                  coverage: float = DEFAULT_COVERAGE) -> TrainedModel:
     """Store intervals and the applicability domain on ``model`` (in place; returned).
 
-    An ensemble is calibrated by cv+ from its out-of-fold residuals, its coverage measured fold
-    by fold on residuals the calibration did not use; a single model takes ``conformal`` and
-    ``coverage_table_`` (from :func:`split_calibration`, computed before any refit)."""
+    An ensemble is calibrated on its out-of-fold residuals (intervals around the members'
+    mean), its coverage measured fold by fold on residuals the calibration did not use; a
+    single model takes ``conformal`` and ``coverage_table_`` (from :func:`split_calibration`,
+    computed before any refit)."""
     recipes = dataset.recipes()
     chosen = [recipes[f] for f in sorted(set(train_ids))]
     spread = None
     ensemble = getattr(model, "ensemble", None)
     if ensemble is not None:
-        model.conformal = cv_plus(ensemble.oof, coverage=coverage)
+        model.conformal = cross_validation(ensemble.oof, coverage=coverage)
         table = cross_fitted_coverage(ensemble.oof, coverage=coverage)
-        table["method"] = "cv+"
+        table["method"] = "cv"
         table["held_out"] = ("each fold's out-of-fold predictions covered by intervals "
                              "calibrated on the other folds' residuals")
         model.metrics["conformal"] = table

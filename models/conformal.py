@@ -1,4 +1,5 @@
-"""Prediction intervals: split-conformal for a single model, CV+ for a cross-fitted ensemble.
+"""Prediction intervals: split-conformal for a single model, cross-validation residuals for a
+cross-fitted ensemble.
 
 Residuals are taken in each property's standardised model units (after the log transform where
 one applies), so an interval of a log-transformed property is symmetric in log units and
@@ -7,10 +8,16 @@ asymmetric in original units. Per property:
 - **split**: the absolute residuals of the validation recipes (not used to fit the weights)
   give the interval ``prediction +- q``, q the ceil((n + 1)(1 - alpha)) / n quantile
   (Vovk et al. 2005; Lei et al. 2018).
-- **cv+**: every recipe's out-of-fold residual R_i, from member m(i) that did not see it; for a
-  new recipe the interval runs from the floor(alpha (n + 1))-th smallest of
+- **cv** (an ensemble's default): every recipe's out-of-fold residual R_i, from the member that
+  did not see it, gives ``mean(x) +- q``, ``mean`` the members' mean and q the
+  ceil((n + 1)(1 - alpha)) / n quantile of the R_i (the "CV" interval of Barber et al. 2021,
+  centred on the prediction the user is given).
+- **cv+**: for a new recipe the interval runs from the floor(alpha (n + 1))-th smallest of
   ``mu_m(i)(x) - R_i`` to the ceil((1 - alpha)(n + 1))-th smallest of ``mu_m(i)(x) + R_i``
-  (Barber et al. 2021, "Predictive inference with the jackknife+").
+  (Barber et al. 2021, "Predictive inference with the jackknife+"). Its guarantee (at least
+  1 - 2 alpha) holds for any model, but with members that disagree it adds their spread on
+  top of residuals that already hold a single member's error: on the real sets of
+  BENCHMARKS.md it covered 3 to 7 points above nominal, where ``cv`` came within 3.
 
 With too few residuals for the coverage asked (n < 1/alpha - 1) the interval is unbounded
 (``-inf, inf``), which the JSON writers turn into null.
@@ -32,7 +39,7 @@ CONFORMAL_FILE = "conformal.json"
 @dataclass(frozen=True)
 class Conformal:
     """Calibration residuals per property; ``members[p][i]`` is the ensemble member behind
-    residual i (cv+ only)."""
+    residual i (cv and cv+)."""
 
     method: str
     residuals: dict[str, np.ndarray]
@@ -49,7 +56,7 @@ class Conformal:
         z = np.asarray(z, dtype=np.float64)
         if n == 0 or math.ceil((1 - alpha) * (n + 1)) > n:
             return np.full_like(z, -np.inf), np.full_like(z, np.inf)
-        if self.method == "split" or member_z is None or self.members is None:
+        if self.method != "cv+" or member_z is None or self.members is None:
             q = np.sort(r)[math.ceil((1 - alpha) * (n + 1)) - 1]
             return z - q, z + q
         mu = np.asarray(member_z, dtype=np.float64)[self.members[prop]]  # (n, N)
@@ -84,14 +91,16 @@ def split_conformal(properties: Sequence[str], z_true: np.ndarray, z_pred: np.nd
                      coverage=coverage)
 
 
-def cv_plus(oof: pd.DataFrame, *, coverage: float = DEFAULT_COVERAGE) -> Conformal:
-    """Calibrate on out-of-fold rows (``property, member, z_value, z_prediction``)."""
+def cross_validation(oof: pd.DataFrame, *, coverage: float = DEFAULT_COVERAGE,
+                     plus: bool = False) -> Conformal:
+    """Calibrate on out-of-fold rows (``property, member, z_value, z_prediction``): intervals
+    around the members' mean (``cv``), or CV+ with ``plus``."""
     residuals, members = {}, {}
     for prop, rows in oof.groupby("property", sort=True):
         residuals[str(prop)] = np.abs(rows["z_value"].to_numpy(np.float64)
                                       - rows["z_prediction"].to_numpy(np.float64))
         members[str(prop)] = rows["member"].to_numpy(np.int64)
-    return Conformal("cv+", residuals, members, coverage)
+    return Conformal("cv+" if plus else "cv", residuals, members, coverage)
 
 
 def coverage_table(properties: Sequence[str], y: np.ndarray, lower: np.ndarray,
@@ -112,8 +121,9 @@ def coverage_table(properties: Sequence[str], y: np.ndarray, lower: np.ndarray,
 
 
 def cross_fitted_coverage(oof: pd.DataFrame, *, coverage: float = DEFAULT_COVERAGE) -> dict:
-    """Honest coverage of cv+ intervals: each member's held-out rows are covered by intervals
-    calibrated on the other members' out-of-fold residuals only (standardised units)."""
+    """Honest coverage of cross-validation intervals: each member's held-out rows are covered
+    by intervals calibrated on the other members' out-of-fold residuals only (standardised
+    units)."""
     lows, highs, ys, props = [], [], [], []
     for m in sorted(oof["member"].unique()):
         held = oof[oof["member"] == m]

@@ -11,9 +11,10 @@ sees. :mod:`models.plans` chooses between:
   trained on every fold but fold i (early-stopped on a smoothed loss of a small validation part
   of those folds) and predicting fold i. Every recipe thus gets an out-of-fold prediction from a
   model that never saw it, which gives honest metrics on all of the data and the residuals for
-  CV+ intervals. A prediction is the members' mean (in standardised model units), their spread
-  is reported. The model analysed by ``explain`` / ``represent`` is refitted on every recipe for
-  the members' median best epoch count (with ``refit``; else member 0).
+  cross-validation intervals. A prediction is the members' mean (in standardised model
+  units), their spread is reported. The model analysed by ``explain`` / ``represent`` is
+  refitted on every recipe for the members' median best epoch count (with ``refit``; else
+  member 0).
 """
 
 from __future__ import annotations

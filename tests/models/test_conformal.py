@@ -1,4 +1,4 @@
-"""Prediction intervals (split conformal, CV+) and applicability flags."""
+"""Prediction intervals (split conformal, CV, CV+) and applicability flags."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import pytest
 from models.applicability import Domain, fit_domain
 from models.calibration import predict_table
 from models.checkpoint import load_model, save_model
-from models.conformal import Conformal, cross_fitted_coverage, cv_plus, split_conformal
+from models.conformal import (
+    Conformal,
+    cross_fitted_coverage,
+    cross_validation,
+    split_conformal,
+)
 from models.data import load_dataset
 from models.plans import fit_plan, plan_for
 from models.synth import generate, write_dataset
@@ -42,12 +47,28 @@ def test_split_conformal_covers_exchangeable_data():
     np.testing.assert_allclose(again.interval_z("p", np.zeros(3))[1], high[:3])
 
 
-def test_cv_plus_uses_each_members_prediction():
+def _oof(n: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    n = 300
-    oof = pd.DataFrame({"property": "p", "member": np.arange(n) % 3,
-                        "z_value": rng.normal(0, 1, n), "z_prediction": np.zeros(n)})
-    c = cv_plus(oof, coverage=0.8)
+    return pd.DataFrame({"property": "p", "member": np.arange(n) % 3,
+                         "z_value": rng.normal(0, 1, n), "z_prediction": np.zeros(n)})
+
+
+def test_cv_centres_on_the_members_mean_with_the_out_of_fold_quantile():
+    oof = _oof()
+    c = cross_validation(oof, coverage=0.8)
+    assert c.method == "cv"
+    q = np.sort(np.abs(oof["z_value"]))[int(np.ceil(0.8 * 301)) - 1]
+    spread = np.array([[-1.0, 1.0], [0.0, 1.0], [1.0, 4.0]])  # members disagree
+    low, high = c.interval_z("p", spread.mean(0), spread)
+    np.testing.assert_allclose(low, spread.mean(0) - q)
+    np.testing.assert_allclose(high, spread.mean(0) + q)
+    again = Conformal.from_dict(c.to_dict())
+    np.testing.assert_allclose(again.interval_z("p", spread.mean(0), spread)[1], high)
+
+
+def test_cv_plus_uses_each_members_prediction():
+    oof = _oof()
+    c = cross_validation(oof, coverage=0.8, plus=True)
     members = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])  # members agree
     low, high = c.interval_z("p", members.mean(0), members)
     split = split_conformal(oof["property"], oof["z_value"], oof["z_prediction"], coverage=0.8)

@@ -33,7 +33,7 @@ def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys, tiny_t
     assert (frame["spread"] > 0).all()
     assert (frame["lower"] <= frame["prediction"]).all()
     assert (frame["prediction"] <= frame["upper"]).all()
-    assert metrics["conformal"]["method"] == "cv+"
+    assert metrics["conformal"]["method"] == "cv"
     assert 0 < metrics["conformal"]["overall"]["coverage"] <= 1
     # a single model can still be asked for
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "single"), "--config",
