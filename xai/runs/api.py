@@ -30,23 +30,31 @@ def predict(
     model: TrainedModel,
     recipes: Any,
     properties: Sequence[str] | None = None,
+    *,
+    coverage: float | None = None,
 ) -> pd.DataFrame:
-    """Predictions in each property's original units.
+    """Predictions in each property's original units, with their intervals and flags.
 
     ``recipes`` is a long DataFrame (``formulation_id, ingredient, amount``), a dict of dicts
     ``{formulation_id: {ingredient: amount}}`` or a :class:`models.Dataset`. Without
     ``properties``: every property the model predicts (for a Dataset, those measured on each
-    formulation). Returns a DataFrame ``formulation_id, property, prediction``, one row per pair.
+    formulation). Returns a DataFrame, one row per pair, as ``xai predict`` writes it:
+    ``formulation_id, property, prediction`` (an ensemble's members' mean), ``spread`` (the
+    members' standard deviation; ensembles only), ``lower, upper`` (the conformal interval at
+    ``coverage``, default the calibrated 0.9; models trained with intervals) and ``flags``
+    (applicability, see :mod:`models.applicability`; models trained with a domain).
     """
     import pandas as pd
 
+    from models.calibration import predict_table
     from xai.recipes import recipe_cases
 
     cases = recipe_cases(model, recipes, properties)
-    prediction = model.predict(list(zip(cases.ingredients, cases.raw_amounts, strict=True)),
-                               list(cases.properties))
-    return pd.DataFrame({"formulation_id": list(cases.formulation_ids),
-                         "property": list(cases.properties), "prediction": prediction})
+    table = {f: (list(names), amounts) for f, names, amounts in
+             zip(cases.formulation_ids, cases.ingredients, cases.raw_amounts, strict=True)}
+    rows = pd.DataFrame({"formulation_id": list(cases.formulation_ids),
+                         "property": list(cases.properties)})
+    return predict_table(model, table, rows, coverage=coverage)
 
 
 def explain(

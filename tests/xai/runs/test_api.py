@@ -102,3 +102,28 @@ def test_audit_and_represent_are_the_runs(monkeypatch, tiny_model, tiny_dataset)
     assert calls["audit"] == (tiny_model, tiny_dataset, quick)
     assert xai.represent(tiny_model, tiny_dataset, seed=3) == "represent"
     assert calls["represent"][2]["seed"] == 3
+
+
+def test_predict_carries_the_intervals_and_flags_of_a_calibrated_ensemble(tiny_dataset,
+                                                                          new_recipes):
+    from models.calibration import predict_table
+    from models.plans import fit_plan, plan_for
+    from models.training import TrainConfig
+
+    model = fit_plan(tiny_dataset, plan_for(len(tiny_dataset.formulation_ids), ensemble=2),
+                     mixer_options={"base_dim": 8, "mixer_dim": 16, "n_layers": 1, "n_heads": 2,
+                                    "head_hidden": 16},
+                     train_config=TrainConfig(epochs=4, seed=0), progress=False)
+    out = xai.predict(model, new_recipes, ["ph"])
+    assert list(out.columns) == ["formulation_id", "property", "prediction", "spread", "lower",
+                                 "upper", "flags"]
+    assert (out["lower"] < out["prediction"]).all() and (out["prediction"] < out["upper"]).all()
+    table = {f: (list(g["ingredient"]), g["amount"].to_numpy(float))
+             for f, g in new_recipes.groupby("formulation_id", sort=False)}
+    expected = predict_table(model, table, out[["formulation_id", "property"]])
+    pd.testing.assert_frame_equal(out, expected)
+    wider = xai.predict(model, new_recipes, ["ph"], coverage=0.99)
+    assert ((wider["upper"] - wider["lower"]) >= (out["upper"] - out["lower"])).all()
+    # an amount far outside what the training recipes held is flagged
+    odd = {"odd": {new_recipes["ingredient"][3]: 1.0, new_recipes["ingredient"][4]: 99.0}}
+    assert "range:" in xai.predict(model, odd, ["ph"])["flags"][0]
