@@ -160,6 +160,7 @@ def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units
              num(prop["baseline_model_units"], 4)),
             ("f(IG baseline), model units: the Integrated Gradients reference",
              num(prop["ig_baseline_model_units"], 4)),
+            *_trust_rows(prop, in_unit),
             ("Shapley values", "exact" if prop["shapley_exact"] else "sampled permutations"),
         ], numeric=(1,)),
         figure(figs.review_figure([palette.label(r["ingredient"]) for r in players],
@@ -192,6 +193,27 @@ def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units
         blocks.append(text("Interactions not computed: the recipe has more players than exact "
                            "enumeration allows.", "note"))
     return blocks, flags, judged
+
+
+def _trust_rows(prop: dict, in_unit: str) -> list[tuple]:
+    """The prediction interval and applicability flags of a review property, where the audit
+    has them (models trained with intervals and a domain)."""
+    rows = []
+    interval = prop.get("interval")
+    if interval:
+        low, high = interval.get("lower"), interval.get("upper")
+        span = ("unbounded (too few calibration residuals)" if low is None or high is None
+                else f"{num(low, 4)} \u2013 {num(high, 4)}")
+        rows.append((f"{round(100 * interval['coverage'])}% prediction interval{in_unit}",
+                     span))
+        if interval.get("around") is not None and prop.get("spread") is not None:
+            rows.append(("ensemble mean (the interval's centre), spread",
+                         f"{num(interval['around'], 4)} \u00b1 {num(prop['spread'], 2)}"))
+    if "applicability" in prop:
+        flags = prop["applicability"]
+        rows.append(("applicability flags", cell("; ".join(flags) if flags else "none",
+                                                 cls="bad" if flags else "good")))
+    return rows
 
 
 def _sign_class(value) -> str:

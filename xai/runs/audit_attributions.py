@@ -163,12 +163,14 @@ def review_cases(model: TrainedModel, cases: Cases, rows: np.ndarray, ig: Attrib
                  shap: Attribution, interactions: list[list[dict]],
                  groups: dict[str, str]) -> list[dict]:
     """One entry per review formulation: its recipe and, per explained property, measured and
-    predicted values and both attributions per ingredient with disagreement flags."""
+    predicted values, the prediction interval and applicability flags (as ``xai predict``
+    gives them) and both attributions per ingredient with disagreement flags."""
     by_formulation: dict[str, list[int]] = defaultdict(list)
     for position, r in enumerate(rows):
         by_formulation[cases.formulation_ids[r]].append(position)
     props = [cases.properties[r] for r in rows]
     predicted = model.encoder.from_standard(props, shap.prediction[rows])
+    trust = _trust(model, cases, rows)
     out = []
     for fid, positions in by_formulation.items():
         first = rows[positions[0]]
@@ -183,8 +185,36 @@ def review_cases(model: TrainedModel, cases: Cases, rows: np.ndarray, ig: Attrib
         for position in positions:
             r = rows[position]
             entry["properties"].append(_review_property(
-                cases, r, ig, shap, float(predicted[position]), interactions[position], groups))
+                cases, r, ig, shap, float(predicted[position]), interactions[position], groups)
+                | trust[position])
         out.append(entry)
+    return out
+
+
+def _trust(model: TrainedModel, cases: Cases, rows: np.ndarray) -> list[dict]:
+    """Per review row: the deployed prediction (an ensemble's members' mean), its conformal
+    interval and the applicability flags, from :func:`models.calibration.predict_table`."""
+    import pandas as pd
+
+    from models.calibration import predict_table
+
+    conformal = getattr(model, "conformal", None)
+    recipes = {cases.formulation_ids[r]: (list(cases.ingredients[r]), cases.raw_amounts[r])
+               for r in rows}
+    table = predict_table(model, recipes, pd.DataFrame({
+        "formulation_id": [cases.formulation_ids[r] for r in rows],
+        "property": [cases.properties[r] for r in rows]}))
+    out = []
+    for i in range(len(rows)):
+        row = table.iloc[i]
+        interval = None
+        if "lower" in table:
+            interval = {"lower": _finite(row["lower"]), "upper": _finite(row["upper"]),
+                        "coverage": conformal.coverage, "method": conformal.method,
+                        "around": _finite(row["prediction"])}
+        flags = row["flags"].split(";") if "flags" in table and row["flags"] else []
+        out.append({"interval": interval, "applicability": flags,
+                    "spread": _finite(row["spread"]) if "spread" in table else None})
     return out
 
 

@@ -81,6 +81,15 @@ def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path
                  str(tmp_path / "report"), "--quick", "--reference-cases", "0",
                  "--quiet"]) == 0
     assert "NEW" in (tmp_path / "report" / "index.html").read_text()
+    pages = {p.name: p.read_text() for p in (tmp_path / "report" / "review").glob("*.html")}
+    n1 = next(text for name, text in pages.items() if "N1" in name)
+    assert "90% prediction interval" in n1 and "unseen:NEW" in n1
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    entry = next(c for c in results["review"]["cases"] if c["formulation_id"] == "N1")
+    for prop in entry["properties"]:
+        interval = prop["interval"]
+        assert interval["lower"] < interval["around"] < interval["upper"]
+        assert "unseen:NEW" in prop["applicability"]
     (new / "measurements.csv").unlink()
     # without descriptors its pairs are skipped and listed, and --strict refuses them
     (new / "ingredients.csv").unlink()
