@@ -227,6 +227,12 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
+def _coverage_se(s: dict) -> float:
+    """Binomial standard error of the pooled coverage at the nominal 90 %: how far chance
+    alone moves it with this many test measurements."""
+    return float(np.sqrt(0.9 * 0.1 / (s["n_test"] * len(s["seeds"]))))
+
+
 def _mean_sd(values: Sequence[float]) -> dict:
     v = np.asarray(values, dtype=np.float64)
     return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
@@ -282,6 +288,7 @@ def render(summary: dict, meta: dict) -> str:
     coverage = "; ".join(
         f"{name} {100 * (s['coverage']['mean'] - 0.9):+.1f} points"
         + (" (met)" if abs(s["coverage"]["mean"] - 0.9) <= 0.03 else " (missed)")
+        + f", standard error {100 * _coverage_se(s):.1f}"
         for name, s in summary.items())
     plus = "; ".join(f"{name} {100 * (s['coverage_cv_plus']['mean'] - 0.9):+.1f}"
                      for name, s in summary.items() if s.get("coverage_cv_plus"))
