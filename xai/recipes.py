@@ -10,7 +10,8 @@ The Python API accepts recipes in three forms:
 :func:`as_recipes` normalises any of them to ``{formulation_id: (ingredients, amounts)}`` and
 refuses what a model cannot read (non-finite or negative amounts, empty recipes);
 :func:`recipe_cases` pairs recipes with properties and encodes them through the model's own
-encoder, naming every ingredient the model never saw.
+encoder, naming every ingredient the model never saw; :func:`with_descriptors` first lets a
+model with ingredient descriptors take unseen ingredients that a descriptor table describes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from models.trained import TrainedModel
     from xai.cases import Cases
 
@@ -49,6 +52,27 @@ def as_recipes(recipes: Any) -> dict[str, Recipe]:
         raise ValueError("no recipes given")
     _check_amounts(out)
     return out
+
+
+def with_descriptors(model: TrainedModel, recipes: Any,
+                     descriptors: pd.DataFrame | None) -> TrainedModel:
+    """``model`` extended by the ingredients of ``recipes`` it never saw that ``descriptors``
+    describes (an ingredients table: an ``ingredient`` column or index and the model's
+    descriptor columns), as ``xai predict`` does with a folder's ingredients.csv; ``model``
+    itself when there is nothing to add."""
+    from models.descriptors import describable, extend_vocabulary
+
+    if descriptors is None:
+        return model
+    table = descriptors.copy()
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "ingredient" in table.columns:
+        table = table.set_index("ingredient")
+    table.index = table.index.astype(str)
+    names = [n for names, _ in as_recipes(recipes).values() for n in names]
+    unseen = model.encoder.unknown_ingredients(names)
+    described = describable(model, unseen, table)
+    return extend_vocabulary(model, described, table) if described else model
 
 
 def recipe_cases(
@@ -84,7 +108,8 @@ def recipe_cases(
         shown = ", ".join(repr(u) for u in unseen[:10])
         more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
         raise ValueError(f"ingredients the model never saw: {shown}{more}; it has no vector "
-                         "for them (retrain with them, or leave them out)")
+                         "for them (retrain with them, leave them out, or, for a model trained "
+                         "with descriptors, pass descriptors=)")
     if balance_ingredient is not None and not any(
             balance_ingredient in names for names, _ in table.values()):
         raise ValueError(f"balance ingredient {balance_ingredient!r} is in none of the recipes")

@@ -32,6 +32,7 @@ def predict(
     properties: Sequence[str] | None = None,
     *,
     coverage: float | None = None,
+    descriptors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Predictions in each property's original units, with their intervals and flags.
 
@@ -43,12 +44,16 @@ def predict(
     members' standard deviation; ensembles only), ``lower, upper`` (the conformal interval at
     ``coverage``, default the calibrated 0.9; models trained with intervals) and ``flags``
     (applicability, see :mod:`models.applicability`; models trained with a domain).
+    ``descriptors`` (an ingredients table with the model's descriptor columns) lets a model
+    trained with descriptors predict recipes holding ingredients it never saw (flagged
+    ``unseen:CODE``).
     """
     import pandas as pd
 
     from models.calibration import predict_table
-    from xai.recipes import recipe_cases
+    from xai.recipes import recipe_cases, with_descriptors
 
+    model = with_descriptors(model, recipes, descriptors)
     cases = recipe_cases(model, recipes, properties)
     table = {f: (list(names), amounts) for f, names, amounts in
              zip(cases.formulation_ids, cases.ingredients, cases.raw_amounts, strict=True)}
@@ -70,6 +75,7 @@ def explain(
     target_std_error: float | None = None,
     ig_tolerance: float | None = None,
     ig_max_steps: int | None = None,
+    descriptors: pd.DataFrame | None = None,
     progress: bool = False,
 ) -> Attribution | dict[str, Attribution]:
     """Attribute each (recipe, property) prediction to the recipe's ingredients.
@@ -89,6 +95,7 @@ def explain(
         ``exact_max`` players and estimated from ``n_permutations`` antithetic permutations
         beyond (see :func:`xai.attribution.shapley.shapley_values`); defaults as ``xai explain``.
     ig_tolerance, ig_max_steps : convergence of Integrated Gradients' adaptive quadrature.
+    descriptors : an ingredients table that describes unseen ingredients (see :func:`predict`).
 
     Returns
     -------
@@ -97,7 +104,7 @@ def explain(
     """
     from xai.attribution.integrated_gradients import integrated_gradients
     from xai.attribution.shapley import shapley_values
-    from xai.recipes import recipe_cases
+    from xai.recipes import recipe_cases, with_descriptors
     from xai.runs.settings import ExplainSettings
 
     if method not in EXPLAIN_METHODS:
@@ -106,6 +113,7 @@ def explain(
     if not isinstance(absence, Absence):
         raise TypeError("absence must be an Absence (Absence.removed(), Absence.balance('water'),"
                         f" Absence.zero()), not {type(absence).__name__}")
+    model = with_descriptors(model, recipes, descriptors)
     cases = recipe_cases(model, recipes, properties,
                          balance_ingredient=absence.balance_ingredient)
     if absence.kind == "balance" and cases.balance_ingredient is None:

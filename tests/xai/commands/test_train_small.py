@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from xai.commands.cli import main
 
@@ -62,6 +63,17 @@ def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path
     frame = pd.read_csv(out, keep_default_na=False)
     assert len(frame) == 4  # two recipes x two properties
     assert frame.loc[frame["formulation_id"] == "N1", "flags"].str.contains("unseen:NEW").all()
+    # the Python API takes the same description as a table and gives the same rows
+    import xai
+    from models.checkpoint import load_model
+    loaded = load_model(model)
+    given = {"N1": {"C000": 70.0, "NEW": 30.0}, "N2": {"C000": 100.0}}
+    api = xai.predict(loaded, given, descriptors=pd.read_csv(new / "ingredients.csv"))
+    pd.testing.assert_frame_equal(api.drop(columns="flags"), frame.drop(columns="flags"),
+                                  check_dtype=False, rtol=1e-5)
+    assert api["flags"].tolist() == frame["flags"].tolist()
+    with pytest.raises(ValueError, match="pass descriptors="):
+        xai.predict(loaded, given)
     assert main(["explain", "--model", str(model), "--data", str(new), "--out",
                  str(tmp_path / "ex"), "--quiet"]) == 0
     explained = pd.read_csv(tmp_path / "ex" / "attributions.csv", keep_default_na=False)
