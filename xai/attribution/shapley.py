@@ -22,6 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from xai.absence import REMOVED, Absence, as_absence
+from xai.attribution.case_seeds import case_rng
 from xai.attribution.coalitions import (
     Game,
     Model,
@@ -55,8 +56,10 @@ def shapley_values(
     Method ``shapley_exact`` when every case has at most ``exact_max`` players,
     ``shapley_sampled`` when none has, ``shapley`` when mixed. ``n_permutations`` permutations
     (rounded up to an even number: each sampled one is paired with its reverse) are drawn per
-    sampled case from ``np.random.default_rng(seed)``. With ``target_std_error`` a sampled case
-    starts with ``FIRST_ROUND`` (64) permutations and doubles them until every player's
+    sampled case from that case's own generator (``xai.attribution.case_seeds.case_rng``: the
+    seed, the formulation id and the property), so a case's values do not depend on the other
+    cases in the call or on how a run is split across workers. With ``target_std_error`` a
+    sampled case starts with ``FIRST_ROUND`` (64) permutations and doubles them until every player's
     standard error is at most ``target_std_error * |f(recipe) - f(no player present)|``;
     ``n_permutations`` is then the most drawn. ``std_errors`` is 0 for enumerated cases
     and the standard error of the mean over antithetic pairs for sampled ones (NaN with a single
@@ -89,8 +92,10 @@ def shapley_values(
             values[r, slots[r]] = exact_shapley(v, len(slots[r]))
             std_errors[r, slots[r]] = 0.0
             baseline[r], prediction[r] = v[0], v[-1]
-        sampled = _sampled(game, slots, np.flatnonzero(~exact), T, n_permutations,
-                           np.random.default_rng(seed), batch_size, bar.update,
+        rows = np.flatnonzero(~exact)
+        rngs = {int(r): case_rng(seed, cases.formulation_ids[r], cases.properties[r])
+                for r in rows}
+        sampled = _sampled(game, slots, rows, T, n_permutations, rngs, batch_size, bar.update,
                            target_std_error)
         drawn = np.zeros(N, dtype=np.int64)
         for r, estimate in sampled.items():
@@ -194,20 +199,21 @@ def _sampled(
     rows: np.ndarray,
     width: int,
     n_permutations: int,
-    rng: np.random.Generator,
+    rngs: dict[int, np.random.Generator],
     batch_size: int,
     on_done,
     target_std_error: float | None = None,
 ) -> dict[int, _Estimate]:
     """Antithetic permutation estimates per row: all ``n_permutations`` at once, or in rounds
-    that double the permutations of the rows whose standard errors are still above target."""
+    that double the permutations of the rows whose standard errors are still above target.
+    ``rngs[r]`` is row r's generator; every round draws from it."""
     if target_std_error is None:
-        return _draw(game, slots, rows, width, n_permutations, rng, batch_size, on_done)
+        return _draw(game, slots, rows, width, n_permutations, rngs, batch_size, on_done)
     out: dict[int, _Estimate] = {}
     todo, drawn = list(rows), 0
     while todo:
         step = min(max(drawn, FIRST_ROUND), n_permutations - drawn)
-        for r, estimate in _draw(game, slots, todo, width, step, rng, batch_size,
+        for r, estimate in _draw(game, slots, todo, width, step, rngs, batch_size,
                                  lambda _: None, ends=out).items():
             out[r] = out[r].more(estimate) if r in out else estimate
         drawn += step
@@ -224,12 +230,13 @@ def _draw(
     rows,
     width: int,
     n_permutations: int,
-    rng: np.random.Generator,
+    rngs: dict[int, np.random.Generator],
     batch_size: int,
     on_done,
     ends: dict[int, _Estimate] | None = None,
 ) -> dict[int, _Estimate]:
-    """``n_permutations`` antithetic permutations for each of ``rows``.
+    """``n_permutations`` antithetic permutations for each of ``rows``, row r's drawn from
+    ``rngs[r]``.
 
     Every permutation's interior prefixes (sizes 1..n-1) of every case in a pool are evaluated
     in one call to ``game``; the empty and full coalitions once per case. Where ``ends`` has an
@@ -266,7 +273,7 @@ def _draw(
 
     for r in rows:
         n = len(slots[r])
-        half = rng.permuted(np.tile(np.arange(n), (n_permutations // 2, 1)), axis=1)
+        half = rngs[int(r)].permuted(np.tile(np.arange(n), (n_permutations // 2, 1)), axis=1)
         pending.append((r, np.concatenate([half, half[:, ::-1]])))  # row k and k + M/2 pair up
         pending_size += n_permutations * (n - 1) + 2
         if pending_size >= 4 * batch_size:
