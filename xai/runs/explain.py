@@ -84,26 +84,32 @@ def explain(
     config: ExplainSettings,
     *,
     truth: dict | None = None,
+    attribute: Attributor | None = None,
 ) -> ExplainResult:
     """Run every analysis of ``config`` on ``cases``; ``truth`` (a parsed ``truth.json``)
     enables the ground-truth scores. ``config.absence`` None ("auto") is resolved here from
     the cases (:func:`xai.cases.auto_absence`). The model runs in eval mode; its mode is
-    restored afterwards."""
+    restored afterwards. ``attribute(name, cases, config)``, when given, computes a method's
+    attributions over all cases elsewhere (``xai.runs.distributed``) or returns None to have
+    them computed here; the checks always run here."""
     if config.absence is None:
         config = replace(config, absence=auto_absence(cases))
     with evaluation(model.mixer):
-        return _explain(model, cases, config, truth)
+        return _explain(model, cases, config, truth, attribute)
 
 
 def _explain(model: TrainedModel, cases: Cases, config: ExplainSettings,
-             truth: dict | None) -> ExplainResult:
+             truth: dict | None, attribute: Attributor | None = None) -> ExplainResult:
     mixer = model.mixer
     rng = np.random.default_rng(config.seed)
     progress = config.progress
     attention = attention_summary(mixer, cases, threshold=config.attention_threshold,
                                   progress=progress)
     methods = _methods(config)
-    attributions = {name: run(mixer, cases, progress) for name, run in methods.items()}
+    attributions = {}
+    for name, run in methods.items():
+        elsewhere = attribute(name, cases, config) if attribute is not None else None
+        attributions[name] = elsewhere if elsewhere is not None else run(mixer, cases, progress)
     check_rows = _sample(len(cases), config.check_cases, rng)
     check_cases = cases.select(check_rows)
     check_methods = _methods(config, for_checks=True)
@@ -163,6 +169,7 @@ def _explain(model: TrainedModel, cases: Cases, config: ExplainSettings,
 
 
 Runner = Callable[[Mixer, Cases, bool], Attribution]
+Attributor = Callable[[str, Cases, ExplainSettings], "Attribution | None"]
 
 
 def _methods(config: ExplainSettings, *, for_checks: bool = False) -> dict[str, Runner]:

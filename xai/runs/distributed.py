@@ -1,0 +1,243 @@
+"""Predictions and attributions partitioned across processes or machines.
+
+``xai predict`` and ``xai explain`` cut their cases into contiguous chunks and run them through
+:func:`xai.runs.partition.run_chunks`: ``jobs`` local processes (joblib's loky backend) or the
+workers of a dask.distributed cluster. A worker receives the checkpoint as bytes (the files of
+its folder, by relative path), writes them to a temporary folder and loads them with the normal
+loader (:func:`models.checkpoint.load_model`, which never unpickles); only our own chunk objects
+travel pickled. Nothing a chunk computes depends on the other chunks or on the worker:
+predictions are batched as one process batches them (chunks are cut on batch boundaries),
+attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of workers
+(one process runs the same chunks in turn) and Shapley sampling draws from a generator per case,
+so the results equal a single process's to the bit.
+
+Why fixed chunks for attributions: the batched float32 kernels are not batch-invariant, so the
+same case computed beside different cases can differ in the last bits (about 1e-9 in model
+units); with the chunks fixed, every case is always computed beside the same cases.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from xai.runs.partition import chunk_bounds, run_chunks
+
+if TYPE_CHECKING:
+    from models.trained import TrainedModel
+    from xai.attribution.results import Attribution
+    from xai.cases import Cases
+    from xai.runs.settings import ExplainSettings
+
+CHUNKS_PER_JOB = 4  # several chunks per worker even out predictions' chunks
+CHUNK_CASES = 256  # attributions: cases per chunk, the same for any number of workers
+PREDICT_BATCH = 1024  # models.training.predict_samples' batch: chunks start on its multiples
+PARTITIONED_METHODS = ("ig", "shapley")  # the reference methods seed by row: they run here
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """A checkpoint folder's files as bytes, keyed by their path relative to the folder."""
+
+    files: dict[str, bytes]
+
+    @classmethod
+    def read(cls, folder: str | Path) -> ModelFiles:
+        folder = Path(folder)
+        return cls({p.relative_to(folder).as_posix(): p.read_bytes()
+                    for p in sorted(folder.rglob("*")) if p.is_file()})
+
+    def load(self) -> TrainedModel:
+        """The model, loaded by :func:`models.checkpoint.load_model` from a temporary copy."""
+        from models.checkpoint import load_model
+
+        with tempfile.TemporaryDirectory(prefix="xai-model-") as tmp:
+            for name, data in self.files.items():
+                path = Path(tmp, name)
+                if Path(tmp) not in path.resolve().parents:
+                    raise ValueError(f"checkpoint file name {name!r} leaves its folder")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            return load_model(tmp)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """How a run is spread: ``jobs`` local processes, or a Dask cluster at ``scheduler`` (then
+    ``jobs`` sizes the chunks: ``CHUNKS_PER_JOB`` per job); ``threads`` per local worker (None:
+    leave the workers' own setting)."""
+
+    jobs: int = 1
+    scheduler: str | None = None
+    threads: int | None = None
+
+    @property
+    def parallel(self) -> bool:
+        return self.scheduler is not None or self.jobs > 1
+
+    @property
+    def n_chunks(self) -> int:
+        return CHUNKS_PER_JOB * max(self.jobs, 1)
+
+    def to_dict(self) -> dict:
+        return {"jobs": self.jobs, "scheduler": self.scheduler,
+                "threads_per_worker": self.threads}
+
+
+# ---- predict ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _PredictChunk:
+    model: ModelFiles
+    recipes: list
+    properties: list
+    threads: int | None
+
+
+def _predict_chunk(chunk: _PredictChunk) -> np.ndarray:
+    _limit_threads(chunk.threads)
+    return chunk.model.load().predict(chunk.recipes, chunk.properties)
+
+
+def predict_partitioned(model: ModelFiles, recipes: Sequence, properties: Sequence[str],
+                        partition: Partition) -> np.ndarray:
+    """``TrainedModel.predict(recipes, properties)`` (original units), in chunks cut on the
+    prediction batch's boundaries."""
+    n_batches = -(-len(recipes) // PREDICT_BATCH)
+    bounds = [(a * PREDICT_BATCH, min(b * PREDICT_BATCH, len(recipes)))
+              for a, b in chunk_bounds(n_batches, partition.n_chunks)]
+    chunks = [_PredictChunk(model, list(recipes[a:b]), list(properties[a:b]), partition.threads)
+              for a, b in bounds]
+    parts = run_chunks(_predict_chunk, chunks, jobs=partition.jobs,
+                       scheduler=partition.scheduler)
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+# ---- explain ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _AttributionChunk:
+    model: ModelFiles
+    cases: Cases
+    method: str
+    config: ExplainSettings
+    threads: int | None
+
+
+def _attribution_chunk(chunk: _AttributionChunk) -> Attribution:
+    from models.modes import evaluation
+    from xai.runs.explain import _methods
+
+    _limit_threads(chunk.threads)
+    model = chunk.model.load()
+    with evaluation(model.mixer):
+        return _methods(chunk.config)[chunk.method](model.mixer, chunk.cases, False)
+
+
+class PartitionedAttributions:
+    """The main attributions of an explain run, computed in chunks of ``CHUNK_CASES`` cases:
+    on ``partition``'s workers, or here one chunk after another when it is not parallel (then
+    ``model`` may be the loaded model itself rather than its files).
+
+    Called by :func:`xai.runs.explain.explain` as ``attribute(name, cases, config)``; returns
+    None for methods it does not partition (the reference implementations, which seed by row),
+    which then run in this process.
+    """
+
+    def __init__(self, model: ModelFiles | TrainedModel, partition: Partition) -> None:
+        self.model = model
+        self.partition = partition
+
+    def __call__(self, name: str, cases: Cases, config: ExplainSettings) -> Attribution | None:
+        if name not in PARTITIONED_METHODS:
+            return None
+        bounds = fixed_bounds(len(cases), CHUNK_CASES)
+        if not self.partition.parallel:
+            from xai.runs.explain import _methods
+
+            mixer = self.model.load().mixer if isinstance(self.model, ModelFiles) else (
+                self.model.mixer)
+            from tqdm.auto import tqdm
+
+            run = _methods(config)[name]
+            parts = [run(mixer, slice_cases(cases, a, b), False)
+                     for a, b in tqdm(bounds, desc=name, unit="chunk",
+                                      disable=not config.progress)]
+        else:
+            if not isinstance(self.model, ModelFiles):
+                raise TypeError("workers need the checkpoint's files (ModelFiles)")
+            chunks = [_AttributionChunk(self.model, slice_cases(cases, a, b), name, config,
+                                        self.partition.threads) for a, b in bounds]
+            parts = run_chunks(_attribution_chunk, chunks, jobs=self.partition.jobs,
+                               scheduler=self.partition.scheduler)
+        return concat_attributions(parts, width=int(cases.ids.shape[1]))
+
+    def note(self, n_cases: int) -> str:
+        where = (f"the Dask cluster at {self.partition.scheduler}" if self.partition.scheduler
+                 else f"{self.partition.jobs} local processes" if self.partition.jobs > 1
+                 else "this process")
+        return (f"Integrated Gradients and Shapley values (attributions.csv and completeness) "
+                f"were computed on {where}, in chunks of {CHUNK_CASES} of the {n_cases} cases "
+                f"(the same chunks for any number of workers) with Shapley samples seeded per "
+                f"case, so they are identical to a run on one process; the attention summary, "
+                f"sanity check, deletion curves, interactions and ground-truth scores were "
+                f"computed by the coordinating process on its seeded sample")
+
+
+def fixed_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """``n`` items in contiguous chunks of ``size`` (the last one shorter)."""
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def slice_cases(cases: Cases, start: int, stop: int) -> Cases:
+    """Cases ``start:stop`` at the full slot width (``Cases.select`` would trim it)."""
+    rows = slice(start, stop)
+    changes = {}
+    for f in fields(cases):
+        value = getattr(cases, f.name)
+        if f.name != "balance_ingredient":
+            changes[f.name] = value[rows]
+    return replace(cases, **changes)
+
+
+def concat_attributions(parts: Sequence[Attribution], *, width: int) -> Attribution:
+    """One Attribution from chunks of cases, in order, padded to ``width`` slots with NaN.
+
+    The method is ``shapley`` where chunks mixed enumerated and sampled Shapley values (as one
+    call over every case would name it)."""
+    first = parts[0]
+    changes: dict = {
+        name: tuple(x for p in parts for x in getattr(p, name))
+        for name in ("formulation_ids", "properties", "ingredients", "raw_amounts")
+    }
+    for name, slot_axes in first._per_case.items():
+        if name in changes or getattr(first, name) is None:
+            continue
+        arrays = [getattr(p, name) for p in parts]
+        if slot_axes:
+            arrays = [_pad(a, width) for a in arrays]
+        changes[name] = np.concatenate(arrays)
+    methods = {p.method for p in parts}
+    if len(methods) > 1:
+        if not methods <= {"shapley", "shapley_exact", "shapley_sampled"}:
+            raise ValueError(f"chunks of different methods {sorted(methods)}")
+        changes["method"] = "shapley"
+    return replace(first, **changes)
+
+
+def _pad(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((len(values), width, *values.shape[2:]), np.nan, dtype=values.dtype)
+    out[:, : values.shape[1]] = values
+    return out
+
+
+def _limit_threads(threads: int | None) -> None:
+    if threads is not None:
+        from models.threads import configure_threads
+
+        configure_threads(threads)
