@@ -18,6 +18,7 @@ from xai.absence import ABSENCES, Absence
 from xai.attribution.constants import FIRST_ROUND
 from xai.commands.arguments import nonnegative_int, positive_float
 from xai.commands.errors import UsageError
+from xai.commands.partition_options import add_partition_options, model_files, partition_of
 from xai.runs.settings import REFERENCE_METHODS, ExplainSettings
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="sample each case until every Shapley standard error is at most X times "
                    f"|f(recipe) - f(nothing)| (e.g. 0.01), from {FIRST_ROUND} permutations, "
                    "doubling up to --permutations")
+    add_partition_options(p)
     p.set_defaults(run=run)
 
 
@@ -99,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
     if args.target_se is not None and not args.target_se > 0:
         raise UsageError("--target-se must be positive")
     absence = absence_of(args)
-    model = load_model(args.model)
+    loaded = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
-    model = accept_unseen(model, args.data, dataset.ingredient_names)
+    model = accept_unseen(loaded, args.data, dataset.ingredient_names)
     scope = None
     if not args.formulations and args.split == "auto":
         scope = analysis_scope(model, dataset, measured_only=not args.properties)
@@ -112,13 +114,21 @@ def run(args: argparse.Namespace) -> int:
                                seed=args.seed, shapley_exact_max=args.exact_max,
                                shapley_permutations=args.permutations,
                                shapley_target_se=args.target_se, progress=not args.quiet)
-    result = explain(model, cases, settings, truth=dataset.truth)
+    from xai.runs.distributed import PartitionedAttributions
+
+    # the same fixed chunks on one process, on --jobs processes or on a cluster: identical results
+    partition = partition_of(args)
+    attribute = PartitionedAttributions(
+        model_files(model, args.model, loaded) if partition.parallel else model, partition)
+    result = explain(model, cases, settings, truth=dataset.truth, attribute=attribute)
     with atomic_folder(args.out, kind="explain") as tmp:
         safe_for_spreadsheets(result.frame()).to_csv(tmp / "attributions.csv", index=False)
         summary = result.to_dict()
         summary["settings"].update(model=str(args.model), data=str(args.data),
                                    split=None if args.formulations else args.split,
                                    scope=None if scope is None else scope.to_dict())
+        summary["settings"]["partition"] = {**partition.to_dict(),
+                                            "note": attribute.note(len(cases))}
         write_json(tmp / "explain.json", summary)
     print(format_summary(result))
     if not args.quiet:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from models.outputs import check_output_file
 from xai.commands.errors import UsageError
+from xai.commands.partition_options import add_partition_options, model_files, partition_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +37,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="coverage of the prediction intervals (default: the calibrated 0.9)")
     p.add_argument("--strict", action="store_true",
                    help="refuse (exit 2) instead of skipping pairs the model cannot predict")
+    add_partition_options(p)
     p.set_defaults(run=run)
 
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from models.checkpoint import load_model
     from models.data import load_dataset
     from models.io import atomic_file, safe_for_spreadsheets
-    model = load_model(args.model)
+    model = loaded = load_model(args.model)
     dataset = load_dataset(args.data, require_measurements=False)
     recipes = dataset.recipes()
     properties = args.properties
@@ -85,9 +87,7 @@ def run(args: argparse.Namespace) -> int:
     rows = _drop_unpredictable(rows.reset_index(drop=True), model, recipes, args)
     if args.coverage is not None and not 0 < args.coverage < 1:
         raise UsageError("--coverage must be between 0 and 1, e.g. 0.9")
-    from models.calibration import predict_table
-
-    rows = predict_table(model, recipes, rows, coverage=args.coverage)
+    rows = _predict(model, loaded, recipes, rows, args)
     if model.conformal is None and not args.quiet:
         print(f"note: {args.model} holds no interval calibration (trained before intervals "
               "existed, or without xai train); no lower/upper columns", file=sys.stderr)
@@ -104,6 +104,21 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {len(rows)} predictions to {args.out}")
     return 0
+
+
+def _predict(model, loaded, recipes: dict, rows: pd.DataFrame, args) -> pd.DataFrame:
+    """:func:`models.calibration.predict_table` (predictions, spread, intervals and flags) here,
+    or in chunks on ``--jobs`` processes / the ``--scheduler`` cluster: the same table.
+    ``loaded`` is the model as read from ``--model`` (``model`` may extend it)."""
+    partition = partition_of(args)
+    if not partition.parallel:
+        from models.calibration import predict_table
+
+        return predict_table(model, recipes, rows, coverage=args.coverage)
+    from xai.runs.distributed import predict_partitioned
+
+    return predict_partitioned(model_files(model, args.model, loaded), recipes, rows, partition,
+                               coverage=args.coverage)
 
 
 def _drop_unpredictable(rows: pd.DataFrame, model, recipes: dict, args) -> pd.DataFrame:

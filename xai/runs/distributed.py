@@ -5,11 +5,12 @@
 workers of a dask.distributed cluster. A worker receives the checkpoint as bytes (the files of
 its folder, by relative path), writes them to a temporary folder and loads them with the normal
 loader (:func:`models.checkpoint.load_model`, which never unpickles); only our own chunk objects
-travel pickled. Nothing a chunk computes depends on the other chunks or on the worker:
-predictions are batched as one process batches them (chunks are cut on batch boundaries),
-attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of workers
-(one process runs the same chunks in turn) and Shapley sampling draws from a generator per case,
-so the results equal a single process's to the bit.
+travel pickled (a model extended in memory travels as the files it saves to). Nothing a chunk
+computes depends on the other chunks or on the worker: predictions are batched as one process
+batches them (chunks are cut on batch boundaries) and their intervals and flags are computed row
+by row, attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of
+workers (one process runs the same chunks in turn) and Shapley sampling draws from a generator
+per case, so the results equal a single process's to the bit.
 
 Why fixed chunks for attributions: the batched float32 kernels are not batch-invariant, so the
 same case computed beside different cases can differ in the last bits (about 1e-9 in model
@@ -19,12 +20,13 @@ units); with the chunks fixed, every case is always computed beside the same cas
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from xai.runs.partition import chunk_bounds, run_chunks
 
@@ -51,6 +53,15 @@ class ModelFiles:
         folder = Path(folder)
         return cls({p.relative_to(folder).as_posix(): p.read_bytes()
                     for p in sorted(folder.rglob("*")) if p.is_file()})
+
+    @classmethod
+    def of(cls, model: TrainedModel) -> ModelFiles:
+        """``model``'s files as :func:`models.checkpoint.save_model` writes them: for a model
+        changed in memory (extended by unseen ingredients), which its folder does not hold."""
+        from models.checkpoint import save_model
+
+        with tempfile.TemporaryDirectory(prefix="xai-model-") as tmp:
+            return cls.read(save_model(model, Path(tmp, "model")))
 
     def load(self) -> TrainedModel:
         """The model, loaded by :func:`models.checkpoint.load_model` from a temporary copy."""
@@ -94,28 +105,39 @@ class Partition:
 @dataclass(frozen=True)
 class _PredictChunk:
     model: ModelFiles
-    recipes: list
-    properties: list
+    recipes: dict
+    rows: pd.DataFrame
+    coverage: float | None
     threads: int | None
 
 
-def _predict_chunk(chunk: _PredictChunk) -> np.ndarray:
+def _predict_chunk(chunk: _PredictChunk) -> pd.DataFrame:
+    from models.calibration import predict_table
+
     _limit_threads(chunk.threads)
-    return chunk.model.load().predict(chunk.recipes, chunk.properties)
+    return predict_table(chunk.model.load(), chunk.recipes, chunk.rows, coverage=chunk.coverage)
 
 
-def predict_partitioned(model: ModelFiles, recipes: Sequence, properties: Sequence[str],
-                        partition: Partition) -> np.ndarray:
-    """``TrainedModel.predict(recipes, properties)`` (original units), in chunks cut on the
-    prediction batch's boundaries."""
-    n_batches = -(-len(recipes) // PREDICT_BATCH)
-    bounds = [(a * PREDICT_BATCH, min(b * PREDICT_BATCH, len(recipes)))
+def predict_partitioned(model: ModelFiles, recipes: Mapping[str, tuple], rows: pd.DataFrame,
+                        partition: Partition, *, coverage: float | None = None) -> pd.DataFrame:
+    """:func:`models.calibration.predict_table` of ``rows`` (``formulation_id, property``;
+    ``recipes`` by formulation id) in chunks cut on the prediction batch's boundaries: the
+    predictions, the members' spread, the intervals at ``coverage`` and the applicability flags,
+    the same table as one call (every column is computed row by row)."""
+    rows = rows.reset_index(drop=True)
+    n_batches = -(-len(rows) // PREDICT_BATCH)
+    bounds = [(a * PREDICT_BATCH, min(b * PREDICT_BATCH, len(rows)))
               for a, b in chunk_bounds(n_batches, partition.n_chunks)]
-    chunks = [_PredictChunk(model, list(recipes[a:b]), list(properties[a:b]), partition.threads)
-              for a, b in bounds]
+    chunks = []
+    for a, b in bounds:
+        part = rows.iloc[a:b].reset_index(drop=True)
+        chunks.append(_PredictChunk(model, {f: recipes[f] for f in part["formulation_id"]}, part,
+                                    coverage, partition.threads))
+    if not chunks:  # no rows: the empty table with its columns
+        return _predict_chunk(_PredictChunk(model, {}, rows, coverage, None))
     parts = run_chunks(_predict_chunk, chunks, jobs=partition.jobs,
                        scheduler=partition.scheduler)
-    return np.concatenate(parts) if parts else np.zeros(0)
+    return pd.concat(parts, ignore_index=True)
 
 
 # ---- explain ----------------------------------------------------------------------------------
@@ -184,7 +206,8 @@ class PartitionedAttributions:
         return (f"Integrated Gradients and Shapley values (attributions.csv and completeness) "
                 f"were computed on {where}, in chunks of {CHUNK_CASES} of the {n_cases} cases "
                 f"(the same chunks for any number of workers) with Shapley samples seeded per "
-                f"case, so they are identical to a run on one process; the attention summary, "
+                f"case, so they are identical to a run on one process with as many threads as "
+                f"each worker (thread counts can change the last bits); the attention summary, "
                 f"sanity check, deletion curves, interactions and ground-truth scores were "
                 f"computed by the coordinating process on its seeded sample")
 

@@ -2,6 +2,7 @@
 one process's, to the bit."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.checkpoint import save_model
@@ -59,18 +60,42 @@ def test_model_files_refuse_names_that_leave_the_folder():
 def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_files, cluster,
                                               monkeypatch):
     import xai.runs.distributed as d
+    from models.calibration import predict_table
 
-    monkeypatch.setattr(d, "PREDICT_BATCH", 64)  # several batches on the tiny data
     recipes = tiny_dataset.recipes()
     rows = tiny_dataset.measurements[["formulation_id", "property"]].drop_duplicates()
-    pairs = [recipes[f] for f in rows["formulation_id"]]
-    props = rows["property"].tolist()
-    expected = tiny_model.predict(pairs, props)
+    expected = predict_table(tiny_model, recipes, rows)
+    np.testing.assert_array_equal(
+        expected["prediction"],
+        tiny_model.predict([recipes[f] for f in rows["formulation_id"]], rows["property"]))
     # predict_samples batches by 1024: with the batch patched smaller, the chunks cut inside it
-    monkeypatch.setattr(d, "PREDICT_BATCH", 1024)
+    monkeypatch.setattr(d, "PREDICT_BATCH", 64)
     for partition in (Partition(jobs=2, threads=1), Partition(jobs=2, scheduler=cluster)):
-        got = predict_partitioned(model_files, pairs, props, partition)
-        np.testing.assert_array_equal(got, expected)
+        got = predict_partitioned(model_files, recipes, rows, partition)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    empty = predict_partitioned(model_files, recipes, rows.iloc[:0], Partition(jobs=2))
+    assert list(empty.columns) == list(expected.columns) and len(empty) == 0
+
+
+def test_intervals_and_flags_in_chunks_equal_one_process(tiny_model, tiny_dataset, monkeypatch):
+    """A calibrated model with an applicability domain: lower, upper and flags too."""
+    import copy
+
+    import xai.runs.distributed as d
+    from models.calibration import attach_trust, predict_table, split_calibration
+
+    model = copy.deepcopy(tiny_model)
+    conformal, table = split_calibration(model, tiny_dataset)
+    attach_trust(model, tiny_dataset, model.split.train, conformal=conformal,
+                 coverage_table_=table)
+    recipes = tiny_dataset.recipes()
+    rows = tiny_dataset.measurements[["formulation_id", "property"]].drop_duplicates()
+    monkeypatch.setattr(d, "PREDICT_BATCH", 16)
+    expected = predict_table(model, recipes, rows, coverage=0.8)
+    assert {"lower", "upper", "flags"} <= set(expected.columns)
+    got = predict_partitioned(ModelFiles.of(model), recipes, rows, Partition(jobs=2, threads=1),
+                              coverage=0.8)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 @pytest.mark.parametrize("method", ["shapley", "ig"])
