@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.contention import ContentionConfig
 from bench.ig import IGConfig
 from bench.scale import ScaleConfig
 from bench.shapley import ShapleyConfig
 from bench.startup import StartupConfig
 from bench.training import TrainingConfig
 
-BENCHMARKS = ("training", "shapley", "ig", "scale", "startup")
+BENCHMARKS = ("training", "shapley", "ig", "scale", "startup", "contention")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Settings:
     ig: IGConfig = field(default_factory=IGConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
     startup: StartupConfig = field(default_factory=StartupConfig)
+    contention: ContentionConfig = field(default_factory=ContentionConfig)
     budget_s: float = 20 * 60
 
 
@@ -46,6 +48,7 @@ def quick() -> Settings:
                     pair_repeats=1),
         scale=ScaleConfig(sizes=(300, 1_000),
                           report_args=("--quick", "--max-cases", "30", "--review-pages", "2")),
+        contention=ContentionConfig(concurrency=(1, 2), n_formulations=150, epochs=3),
         budget_s=3 * 60,
     )
 
@@ -64,5 +67,6 @@ def tiny() -> Settings:
                     max_steps=16),
         scale=ScaleConfig(sizes=(60,)),
         startup=StartupConfig(repeats=1),
+        contention=ContentionConfig(concurrency=(1, 2), n_formulations=60, epochs=1),
         budget_s=60,
     )

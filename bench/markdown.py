@@ -40,6 +40,8 @@ def render(results: dict, gpu: dict | None = None) -> str:
     if "startup" in results:
         parts.append(_startup(results["startup"]))
     parts.append(_real_data())
+    if "contention" in results:
+        parts.append(_contention(results["contention"]))
     parts.append(profiles(results, verdicts))
     parts.append(stored_section())  # python -m bench.design's section, kept across rewrites
     return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
@@ -342,6 +344,26 @@ def _startup(s: dict) -> str:
         runs = ", ".join(_num(t, 2) for t in c["runs_s"])
         out.append(f"| `{name}` | {_num(c['median_s'])} | {c['ratio_to_python']:.1f} | "
                    f"{runs} |")
+    return "\n".join(out)
+
+
+def _contention(c: dict) -> str:
+    cfg = c["config"]
+    threads = (f"`--threads {cfg['threads']}`" if cfg.get("threads") is not None else
+               "the default threads (no `--threads`, no thread variables in the environment)")
+    out = ["## 8. Threads under contention", "",
+           f"N `xai train` runs started together on {c.get('cores', '?')} cores, each "
+           f"{cfg['epochs']} epochs on {cfg['n_formulations']} synthetic recipes with {threads}; "
+           "each run's wall time (start to its own exit, interpreter start-up included) against "
+           "N x the median run alone. Fair sharing gives 1.0; the target is at most "
+           f"{c.get('target_ratio', 1.2):g}.", "",
+           "| runs at once | wall s of each run | slowest / (N x alone) | load before | "
+           "load after |", "|---|---|---|---|---|"]
+    for n, r in c["runs"].items():
+        ratio = (c.get("ratios") or {}).get(n)
+        walls = ", ".join(_num(w) for w in r["wall_s"])
+        out.append(f"| {n} | {walls} | {_num(ratio)} | {_num(r['load_before'])} | "
+                   f"{_num(r['load_after'])} |")
     return "\n".join(out)
 
 

@@ -29,6 +29,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bench import config as presets
+from bench.contention import run_contention
 from bench.fixture import bench_model, recipe_pool
 from bench.ig import device_available, run_ig
 from bench.machine import describe_machine, load_average, wait_for_quiet
@@ -116,6 +117,8 @@ def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
             return run_scale(workdir, settings.scale)
         if name == "startup":
             return run_startup(settings.startup)
+        if name == "contention":
+            return run_contention(workdir, settings.contention)
         trained = bench_model(workdir, epochs=settings.model_epochs)
         pool = recipe_pool(settings.pool)
         if name == "shapley":

@@ -28,7 +28,8 @@ def check_targets(results: dict) -> list[Verdict]:
     return [
         _exact_vs_kernel(shapley), _equal_time(shapley), _thirty(shapley), _batch(shapley),
         _ig_speedup(ig), _ig_pairs(ig), _demo(training), _memory(scale),
-        _startup(results.get("startup")), _budget(results),
+        _startup(results.get("startup")), _contention(results.get("contention")),
+        _budget(results),
     ]
 
 
@@ -210,6 +211,30 @@ def _startup(s: dict | None) -> Verdict:
     if slowest < limit:
         return Verdict(target, figure, "met", f"{limit / slowest:.1f}x inside {limit:g} s")
     return Verdict(target, figure, "missed", f"{slowest / limit:.2f}x over {limit:g} s")
+
+
+def _contention(c: dict | None) -> Verdict:
+    target = ("N concurrent `xai train` runs on 2 cores each take at most 1.2 x N x one run "
+              "alone")
+    ratios = (c or {}).get("ratios")
+    if not ratios:
+        return Verdict(target, "-", "not measured", "contention benchmark not run (or its "
+                       "run alone failed)")
+    limit = c.get("target_ratio", 1.2)
+    runs = c["runs"]
+    figure = f"alone {c['alone_s']:.1f} s; " + "; ".join(
+        f"{n} at once: slowest {max(runs[n]['wall_s']):.1f} s = {r:.2f} x N x alone"
+        for n, r in ratios.items() if n != "1")
+    failed = [n for n, r in runs.items() if any(runs[n]["returncodes"])]
+    if failed:
+        return Verdict(target, figure, "missed", f"runs failed at {', '.join(failed)} at once")
+    worst_n, worst = max(((n, r) for n, r in ratios.items() if n != "1"),
+                         key=lambda item: item[1], default=("1", 1.0))
+    if worst <= limit:
+        return Verdict(target, figure, "met", f"worst {worst:.2f} x N x alone ({worst_n} at "
+                       f"once), inside {limit:g}")
+    return Verdict(target, figure, "missed", f"{worst / limit:.2f}x over {limit:g} at "
+                   f"{worst_n} at once", "contention")
 
 
 def _budget(results: dict) -> Verdict:
