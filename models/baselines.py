@@ -90,28 +90,37 @@ def bag_of_amounts(
 ) -> np.ndarray:
     """(n formulations, n ingredients) amounts; 0 where a recipe lacks an ingredient.
 
-    Ingredients not in ``ingredients`` are left out.
+    Ingredients not in ``ingredients`` are left out. A formulation listed several times (one
+    row per measurement) is built once and its row repeated.
     """
     column = {name: j for j, name in enumerate(ingredients)}
-    matrix = np.zeros((len(formulation_ids), len(ingredients)))
-    for i, fid in enumerate(formulation_ids):
+    unique = {fid: i for i, fid in enumerate(dict.fromkeys(formulation_ids))}
+    matrix = np.zeros((len(unique), len(ingredients)))
+    for fid, i in unique.items():
         codes, amounts = recipes[fid]
         for code, amount in zip(codes, amounts, strict=True):
             if code in column:
                 matrix[i, column[code]] += amount
-    return matrix
+    return matrix[[unique[fid] for fid in formulation_ids]].reshape(-1, len(ingredients))
 
 
 def predict_baselines(
-    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
+    max_train: int | None = None,
 ) -> BaselinePredictions:
-    """Fit each baseline per property on ``split.train`` and predict ``split.test``."""
+    """Fit each baseline per property on ``split.train`` and predict ``split.test``.
+
+    With ``max_train``, the baselines are fitted on a seeded sample of at most that many
+    training measurements (``models.bounded.bounded_rows``; ``seed`` seeds it), the training
+    means of the mean predictor included; below the bound nothing changes."""
+    from models.bounded import bounded_rows
+
     names = list(BASELINES) if names is None else list(names)
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise ValueError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
     recipes = dataset.recipes()
-    train = _rows(dataset.measurements, split.train)
+    train = bounded_rows(_rows(dataset.measurements, split.train), max_train, seed)
     test = _rows(dataset.measurements, split.test)
     ingredients = dataset.ingredient_names
     x_train = bag_of_amounts(recipes, train["formulation_id"].tolist(), ingredients)
@@ -145,14 +154,16 @@ def predict_baselines(
 
 
 def fit_baselines(
-    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
+    max_train: int | None = None,
 ) -> dict[str, dict[str, dict]]:
     """Test metrics per baseline per property, original units: ``{name: {property: entry}}``.
 
     Each entry has the keys of the Mixer's test metrics (``n, mae, rmse, r2,
     mean_predictor_rmse, mean_predictor_r2``) so the two can sit side by side.
     """
-    return metrics_from_predictions(predict_baselines(dataset, split, seed=seed, names=names))
+    return metrics_from_predictions(predict_baselines(dataset, split, seed=seed, names=names,
+                                                      max_train=max_train))
 
 
 def metrics_from_predictions(result: BaselinePredictions) -> dict[str, dict[str, dict]]:
@@ -172,14 +183,16 @@ def metrics_from_predictions(result: BaselinePredictions) -> dict[str, dict[str,
 
 
 def baseline_metrics(
-    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None
+    dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
+    max_train: int | None = None,
 ) -> dict:
     """The ``baselines`` entry of a model's ``metrics.json``.
 
     ``models`` is :func:`fit_baselines`' result; ``best`` names, per property, the baseline with
-    the lowest test RMSE; ``split`` says which split they were scored on (pass the Mixer's).
+    the lowest test RMSE; ``split`` says which split they were scored on (pass the Mixer's);
+    with ``max_train``, ``training_sample`` says how many training measurements were fitted.
     """
-    models = fit_baselines(dataset, split, seed=seed, names=names)
+    models = fit_baselines(dataset, split, seed=seed, names=names, max_train=max_train)
     best = {}
     for prop in sorted({p for entries in models.values() for p in entries}):
         scored = [(m[prop]["rmse"], name) for name, m in models.items()
@@ -193,7 +206,18 @@ def baseline_metrics(
         "seed": int(seed),
         "models": models,
         "best": best,
+        **({"training_sample": _training_sample(dataset, split, max_train, seed)}
+           if max_train is not None else {}),
     }
+
+
+def _training_sample(dataset: Dataset, split: Split, max_train: int, seed: int) -> dict:
+    from models.bounded import sample_note
+
+    n = len(_rows(dataset.measurements, split.train))
+    return {**sample_note(min(n, max_train), n, seed),
+            "note": f"each baseline is fitted on a seeded sample of at most {max_train} "
+                    "training measurements (all of them below that)"}
 
 
 def _rows(measurements: pd.DataFrame, formulation_ids) -> pd.DataFrame:

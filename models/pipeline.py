@@ -98,14 +98,25 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: Split) -> dict:
     noise-free truth scored on the same rows, the ceiling any model can reach.
     """
     recipes = dataset.recipes()
+    parts = {}
+    for part in ("train", "validation", "test"):
+        rows = _rows(dataset.measurements, getattr(split, part))
+        parts[part] = (rows, model.predict([recipes[f] for f in rows["formulation_id"]],
+                                           rows["property"].tolist())
+                       if len(rows) else np.zeros(0))
+    return metrics_from_predictions(model, dataset, split, parts)
+
+
+def metrics_from_predictions(model: TrainedModel, dataset: Dataset, split: Split,
+                             parts: dict[str, tuple[pd.DataFrame, np.ndarray]]) -> dict:
+    """:func:`evaluate`'s result from measurement rows and their predictions, per split part
+    (``parts[part] = (rows, predictions)``; a part's rows may be a sample of it)."""
     result: dict = {"properties": {}, "summary": {}}
     train_means = (
         _rows(dataset.measurements, split.train).groupby("property")["value"].mean().to_dict()
     )
     for part in ("train", "validation", "test"):
-        rows = _rows(dataset.measurements, getattr(split, part))
-        predictions = model.predict([recipes[f] for f in rows["formulation_id"]],
-                                    rows["property"].tolist()) if len(rows) else np.zeros(0)
+        rows, predictions = parts[part]
         for prop in model.properties:
             here = (rows["property"] == prop).to_numpy()
             y = rows["value"].to_numpy(np.float64)[here]

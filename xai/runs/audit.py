@@ -29,10 +29,9 @@ import numpy as np
 import pandas as pd
 
 from models.data import Dataset
-from models.fingerprint import TEST_SPLIT, Scope, analysis_scope
+from models.fingerprint import Scope, analysis_scope
 from models.io import strict_json
-from models.pipeline import dataset_hash, evaluate
-from models.splits import Split
+from models.pipeline import dataset_hash
 from models.summary import summarize
 from models.trained import TrainedModel
 from xai.attribution.results import Attribution
@@ -44,6 +43,7 @@ from xai.attribution.units import (
 from xai.cases import Cases, auto_absence
 from xai.checks.fitness import fitness_verdicts
 from xai.runs import audit_attributions as explain
+from xai.runs.audit_accuracy import accuracy_section
 from xai.runs.explain import ExplainResult
 from xai.runs.explain import explain as run_explain
 from xai.runs.settings import AuditSettings
@@ -122,7 +122,7 @@ def run_audit(
                      "options": settings.to_dict(), "scope": scope.to_dict()}
     results["data"] = run.section("data", lambda: _data(dataset))
     results["accuracy"] = run.section("accuracy",
-                                      lambda: _accuracy(model, dataset, settings, scope))
+                                      lambda: accuracy_section(model, dataset, settings, scope))
     state: dict = {}
 
     def attributions() -> dict:
@@ -257,66 +257,6 @@ def _readable_names(dataset: Dataset) -> dict[str, str]:
         return {}
     t = t[t["name"] != ""]
     return dict(zip(t["ingredient"], t["name"], strict=True))
-
-
-def _accuracy(model: TrainedModel, dataset: Dataset, settings: AuditSettings,
-              scope: Scope) -> dict:
-    split = model.split
-    if scope.training_data and split is not None and not split.test:
-        return _recorded_accuracy(model)
-    new_data = scope.pool != TEST_SPLIT
-    if new_data:
-        # every formulation of a folder the model never saw is held out
-        split = Split(train=(), validation=(), test=scope.formulation_ids, seed=0,
-                      method="new data")
-    if split is None:
-        return {"available": False, "reason": "the checkpoint has no split.json"}
-    metrics = evaluate(model, dataset, split)
-    test = dataset.measurements[dataset.measurements["formulation_id"].isin(set(split.test))]
-    test = test[test["property"].isin(model.properties)].reset_index(drop=True)
-    recipes = dataset.recipes()
-    predicted = model.predict([recipes[f] for f in test["formulation_id"]],
-                              test["property"].tolist()) if len(test) else np.zeros(0)
-    parity = {}
-    for prop in model.properties:
-        here = (test["property"] == prop).to_numpy()
-        parity[prop] = {"measured": test["value"].to_numpy()[here].tolist(),
-                        "predicted": np.asarray(predicted)[here].tolist(),
-                        "formulation_ids": test["formulation_id"][here].tolist()}
-    out = {**metrics, "parity": parity,
-           "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
-                     "n_validation": len(split.validation), "n_test": len(split.test)},
-           # interval coverage measured on held-out data at training time, and the plan
-           "conformal": model.metrics.get("conformal"), "plan": model.metrics.get("plan")}
-    if settings.baselines and new_data:
-        out["baselines_note"] = ("the folder is not the model's training data, so the baselines "
-                                 "have nothing to train on")
-    elif settings.baselines:
-        from models.baselines import baseline_metrics
-
-        out["baselines"] = baseline_metrics(dataset, split, seed=settings.seed)
-    return out
-
-
-def _recorded_accuracy(model: TrainedModel) -> dict:
-    """Accuracy of a model trained on every recipe (refit, ensemble): the metrics recorded at
-    training time (out-of-fold for an ensemble, else measured before the refit), with the
-    out-of-fold predictions as parity points where there are some."""
-    parity = {}
-    ensemble = getattr(model, "ensemble", None)
-    for prop in model.properties:
-        rows = ensemble.oof[ensemble.oof["property"] == prop] if ensemble is not None else None
-        parity[prop] = {"measured": [] if rows is None else rows["value"].tolist(),
-                        "predicted": [] if rows is None else rows["prediction"].tolist(),
-                        "formulation_ids": [] if rows is None else
-                        rows["formulation_id"].tolist()}
-    split = model.split
-    return {**model.metrics, "parity": parity,
-            "split": {"method": split.method, "seed": split.seed, "n_train": len(split.train),
-                      "n_validation": 0, "n_test": 0},
-            "baselines_note": "the model was trained on every recipe, so no baseline is fitted "
-                              "on its split; see xai experiment cv for baselines on identical "
-                              "folds"}
 
 
 def _represent(model: TrainedModel, dataset: Dataset, settings: AuditSettings,
