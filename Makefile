@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick lint docs clean
+.PHONY: demo test bench bench-quick bench-scale lint docs clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -25,6 +25,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+# xai report at 50,000 and 500,000 recipes (past make bench's 20 minutes); raw figures in
+# bench/results-scale.json, the page in the temporary folder
+bench-scale: $(STAMP)
+	$(PY) -m bench.run --large-scale --json bench/results-scale.json
 
 # API reference from the docstrings, into docs/api (git-ignored). The packages' curated
 # __all__ hides their modules from pdoc, so xai's sub-packages and modules are named as well.

@@ -36,6 +36,13 @@ def full() -> Settings:
     return Settings(mode="full", pool=16_000, model_epochs=None)
 
 
+def large_scale() -> Settings:
+    """``make bench-scale``: the report at 50,000 and 500,000 recipes (too long for
+    ``make bench``'s 20 minutes)."""
+    return Settings(mode="scale", pool=0, model_epochs=1,
+                    scale=ScaleConfig(sizes=(50_000, 500_000)), budget_s=40 * 60)
+
+
 def quick() -> Settings:
     return Settings(
         mode="quick", pool=3_000, model_epochs=3,

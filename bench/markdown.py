@@ -315,7 +315,10 @@ def _gpu(gpu: dict | None) -> str:
     out = ["## 5. GPU (labelled)", ""]
     if not gpu:
         out.append("GPU figures: not measured (no GPU run is recorded in "
-                   "`bench/results-gpu.json`). The CPU figures above are the reference.")
+                   "`bench/results-gpu.json`; no GPU machine was lent for the performance "
+                   "round that added the contention and scale targets, so training, IG and "
+                   "exact Shapley values on CUDA are still to be measured). The CPU figures "
+                   "above are the reference.")
         return "\n".join(out)
     m = gpu["machine"]
     out.append(f"Measured on {m.get('gpu', m['device'])} ({m.get('gpu_memory_gb', '?')} GiB, "

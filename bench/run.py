@@ -46,6 +46,8 @@ GPU_BENCHMARKS = ("ig", "training")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
+    p.add_argument("--large-scale", action="store_true",
+                   help="only the report at 50,000 and 500,000 recipes (make bench-scale)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(presets.BENCHMARKS)}")
     p.add_argument("--device", default="cpu", help="cpu (the reference) or cuda")
     p.add_argument("--json", type=Path, help="also write the raw results here")
@@ -61,9 +63,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = presets.quick() if args.quick else presets.full()
+    settings = (presets.large_scale() if args.large_scale else
+                presets.quick() if args.quick else presets.full())
     device = args.device
-    chosen = _chosen(args.only, device)
+    chosen = ["scale"] if args.large_scale else _chosen(args.only, device)
     if not device_available(device):
         print(f"error: device {device!r} is not available here", file=sys.stderr)
         return 2

@@ -28,6 +28,8 @@ def check_targets(results: dict) -> list[Verdict]:
     return [
         _exact_vs_kernel(shapley), _equal_time(shapley), _thirty(shapley), _batch(shapley),
         _ig_speedup(ig), _ig_pairs(ig), _demo(training), _memory(scale),
+        _scale_time(scale, 50_000, 60), _scale_time(scale, 500_000, 600),
+        _memory(scale, 500_000), _growth(scale),
         _startup(results.get("startup")), _contention(results.get("contention")),
         _budget(results),
     ]
@@ -182,11 +184,40 @@ def _demo(t: dict | None) -> Verdict:
                    "training")
 
 
-def _memory(s: dict | None) -> Verdict:
-    target = "`xai report` on 50,000 recipes and 10 properties: peak resident memory under 4 GB"
-    entry = (s or {}).get("sizes", {}).get("50000")
+def _scale_time(s: dict | None, n: int, limit_s: float) -> Verdict:
+    target = f"`xai report` on {n:,} recipes and 10 properties in under {limit_s:g} s"
+    entry = (s or {}).get("sizes", {}).get(str(n))
     if entry is None:
-        return Verdict(target, "-", "not measured", "50,000 recipes not run in this mode")
+        return Verdict(target, "-", "not measured", f"{n:,} recipes not run in this mode"
+                       + (" (`make bench-scale`)" if n > 50_000 else ""))
+    report = entry["report"]
+    figure = f"{report['wall_s']:.0f} s ({s['runner']})"
+    if report["returncode"]:
+        return Verdict(target, figure, "missed", f"the report failed (exit code "
+                       f"{report['returncode']})", "scale")
+    if report["wall_s"] < limit_s:
+        return Verdict(target, figure, "met", f"{limit_s / report['wall_s']:.1f}x inside")
+    return Verdict(target, figure, "missed", f"{report['wall_s'] / limit_s:.2f}x over", "scale")
+
+
+def _growth(s: dict | None) -> Verdict:
+    target = "`xai report` time close to linear in recipes (at most 1.2x the recipe ratio)"
+    g = (s or {}).get("growth")
+    if g is None:
+        return Verdict(target, "-", "not measured", "fewer than two sizes run")
+    figure = f"{g['recipes']:.0f}x the recipes: {g['time']:.2f}x the time"
+    if g["time"] <= 1.2 * g["recipes"]:
+        return Verdict(target, figure, "met", "no faster than linear growth beyond 1.2x")
+    return Verdict(target, figure, "missed", f"{g['time'] / g['recipes']:.2f}x the recipe "
+                   "ratio", "scale")
+
+
+def _memory(s: dict | None, n: int = 50_000) -> Verdict:
+    target = (f"`xai report` on {n:,} recipes and 10 properties: peak resident memory under "
+              "4 GB")
+    entry = (s or {}).get("sizes", {}).get(str(n))
+    if entry is None:
+        return Verdict(target, "-", "not measured", f"{n:,} recipes not run in this mode")
     report = entry["report"]
     gb = report["peak_rss_mb"] * 2**20 / 1e9
     figure = f"{gb:.2f} GB peak, {report['wall_s']:.0f} s ({s['runner']})"
