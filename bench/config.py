@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from bench.contention import ContentionConfig
 from bench.ig import IGConfig
+from bench.partitioned import PartitionedConfig
 from bench.scale import ScaleConfig
 from bench.shapley import ShapleyConfig
 from bench.startup import StartupConfig
 from bench.training import TrainingConfig
 
-BENCHMARKS = ("training", "shapley", "ig", "scale", "startup", "contention")
+BENCHMARKS = ("training", "shapley", "ig", "scale", "startup", "contention", "partitioned")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     scale: ScaleConfig = field(default_factory=ScaleConfig)
     startup: StartupConfig = field(default_factory=StartupConfig)
     contention: ContentionConfig = field(default_factory=ContentionConfig)
+    partitioned: PartitionedConfig = field(default_factory=PartitionedConfig)
     budget_s: float = 20 * 60
 
 
@@ -56,6 +58,7 @@ def quick() -> Settings:
         scale=ScaleConfig(sizes=(300, 1_000),
                           report_args=("--quick", "--max-cases", "30", "--review-pages", "2")),
         contention=ContentionConfig(concurrency=(1, 2), n_formulations=150, epochs=3),
+        partitioned=PartitionedConfig(n_recipes=1_000),
         budget_s=3 * 60,
     )
 
@@ -75,5 +78,6 @@ def tiny() -> Settings:
         scale=ScaleConfig(sizes=(60,)),
         startup=StartupConfig(repeats=1),
         contention=ContentionConfig(concurrency=(1, 2), n_formulations=60, epochs=1),
+        partitioned=PartitionedConfig(n_recipes=40),
         budget_s=60,
     )

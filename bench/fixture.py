@@ -69,6 +69,11 @@ def bench_model(workdir: Path, *, epochs: int | None = None, seed: int = 0) -> T
     return Trained(model, default_data(workdir, seed=seed), None)
 
 
+def model_folder(workdir: Path, *, epochs: int | None = None) -> Path:
+    """Where :func:`train_default` saves the model trained with ``epochs``."""
+    return _model_dir(workdir, epochs)
+
+
 def recipe_pool(n_formulations: int, *, seed: int = 0) -> list[Recipe]:
     """``n_formulations`` recipes ``(codes, amounts)`` from the synthetic generator."""
     table = generate(seed=seed, n_formulations=n_formulations).formulations

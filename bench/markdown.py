@@ -42,6 +42,8 @@ def render(results: dict, gpu: dict | None = None) -> str:
     parts.append(_real_data())
     if "contention" in results:
         parts.append(_contention(results["contention"]))
+    if "partitioned" in results:
+        parts.append(_partitioned(results["partitioned"]))
     parts.append(profiles(results, verdicts))
     parts.append(stored_section())  # python -m bench.design's section, kept across rewrites
     return "\n\n".join(p.rstrip() for p in parts if p) + "\n"
@@ -367,6 +369,26 @@ def _contention(c: dict) -> str:
         walls = ", ".join(_num(w) for w in r["wall_s"])
         out.append(f"| {n} | {walls} | {_num(ratio)} | {_num(r['load_before'])} | "
                    f"{_num(r['load_after'])} |")
+    return "\n".join(out)
+
+
+def _partitioned(p: dict) -> str:
+    out = ["## 9. Predictions on several processes", "",
+           f"{p['n_pairs']} (recipe, property) pairs predicted in one process and through "
+           "`xai.runs.distributed.predict_partitioned` on local loky workers (the path "
+           "`--jobs` and `--scheduler` share), the workers sharing "
+           f"{p['config']['threads']} threads; one run each.", "",
+           "| processes | wall s | pairs/s | speed-up | overhead per pair (worker s) | "
+           "identical to one process |", "|---|---|---|---|---|---|",
+           f"| 1 (in process) | {_num(p['one_process_s'])} | {_num(p['pairs_per_s_one'])} | 1 "
+           "| - | - |"]
+    for jobs, e in p["jobs"].items():
+        out.append(f"| {jobs} | {_num(e['wall_s'])} | {_num(e['pairs_per_s'])} | "
+                   f"{_num(e['speedup'])} | {_num(e['overhead_per_pair_s'])} | "
+                   f"{'yes' if e['identical'] else 'NO'} |")
+    est = p["estimate"]
+    out += ["", f"Paper estimate: {est['pairs']:,} pairs on a cluster of {est['workers']} "
+            f"workers in about {_num(est['seconds'])} s ({est['how']})."]
     return "\n".join(out)
 
 

@@ -30,10 +30,11 @@ from threadpoolctl import threadpool_limits
 
 from bench import config as presets
 from bench.contention import run_contention
-from bench.fixture import bench_model, recipe_pool
+from bench.fixture import bench_model, model_folder, recipe_pool
 from bench.ig import device_available, run_ig
 from bench.machine import describe_machine, load_average, wait_for_quiet
 from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, render
+from bench.partitioned import run_partitioned
 from bench.scale import run_scale
 from bench.shapley import run_shapley
 from bench.startup import run_startup
@@ -123,6 +124,10 @@ def run_one(name: str, settings: presets.Settings, device: str, workdir: Path,
         if name == "contention":
             return run_contention(workdir, settings.contention)
         trained = bench_model(workdir, epochs=settings.model_epochs)
+        if name == "partitioned":
+            return run_partitioned(model_folder(workdir, epochs=settings.model_epochs),
+                                   recipe_pool(settings.partitioned.n_recipes),
+                                   settings.partitioned)
         pool = recipe_pool(settings.pool)
         if name == "shapley":
             return run_shapley(trained.model, pool, settings.shapley)
