@@ -35,6 +35,7 @@ class ContentionConfig:
     epochs: int = 12
     threads: int | None = None
     seed: int = 0
+    env: tuple[tuple[str, str], ...] = ()  # extra environment of every run (an A/B of a fix)
 
 
 def run_contention(workdir: Path, config: ContentionConfig, *,
@@ -48,6 +49,7 @@ def run_contention(workdir: Path, config: ContentionConfig, *,
     if not data.exists():
         write_dataset(generate(seed=config.seed, n_formulations=config.n_formulations), data)
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    env.update(dict(config.env))
     out: dict = {"config": asdict(config), "target_ratio": TARGET_RATIO, "cores": os.cpu_count(),
                  "runs": {}}
     for n in config.concurrency:
@@ -94,12 +96,19 @@ def _together(n: int, data: Path, folder: Path, config: ContentionConfig,
 
 
 def main() -> int:
-    """``python -m bench.contention [WORKDIR]``: print the figures as JSON."""
+    """``python -m bench.contention [WORKDIR [--threads N] [NAME=VALUE ...]]``: print the
+    figures as JSON; ``NAME=VALUE`` pairs go into every run's environment."""
     import json
     import tempfile
 
-    workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
-    result = run_contention(workdir, ContentionConfig(),
+    args = sys.argv[1:]
+    workdir = Path(args.pop(0)) if args else Path(tempfile.mkdtemp())
+    threads = None
+    if args[:1] == ["--threads"]:
+        threads = int(args[1])
+        args = args[2:]
+    env = tuple(tuple(a.split("=", 1)) for a in args)
+    result = run_contention(workdir, ContentionConfig(threads=threads, env=env),
                             say=lambda line: print(line, file=sys.stderr))
     print(json.dumps(result, indent=2))
     return 0
