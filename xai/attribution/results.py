@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from xai.cases import Cases
 
 #: the per-case diagnostics an Attribution may carry, in the order they are described
-DIAGNOSTICS = ("exact", "permutations", "n_players", "max_std_error", "enumerated",
-               "n_steps", "converged", "delta")
+DIAGNOSTICS = ("exact", "permutations", "coalitions", "n_players", "max_std_error",
+               "enumerated", "n_steps", "converged", "delta")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
@@ -36,7 +36,8 @@ class Attribution(CaseResults):
 
     ``n_players`` (int): players attributed (Shapley values, references);
     ``exact`` (bool): Shapley values enumerated exactly rather than sampled;
-    ``permutations`` (int): permutations drawn (0 where enumerated);
+    ``permutations`` (int): permutations drawn (0 where enumerated or sampled otherwise);
+    ``coalitions`` (int): coalitions the model was evaluated on (Shapley values);
     ``max_std_error`` (float): the largest standard error among the case's players;
     ``enumerated`` (bool): the oracle's values could be computed (NaN elsewhere);
     ``n_steps`` (int): intervals of the last quadrature rule of Integrated Gradients;
@@ -55,6 +56,7 @@ class Attribution(CaseResults):
     n_players: np.ndarray | None = None
     exact: np.ndarray | None = None
     permutations: np.ndarray | None = None
+    coalitions: np.ndarray | None = None
     max_std_error: np.ndarray | None = None
     enumerated: np.ndarray | None = None
     n_steps: np.ndarray | None = None

@@ -31,12 +31,14 @@ from xai.attribution.coalitions import (
     player_slots,
     to_slots,
 )
-from xai.attribution.constants import FIRST_ROUND
+from xai.attribution.constants import FIRST_ROUND, SAMPLERS
 from xai.attribution.interactions import Interactions, interaction_matrix
+from xai.attribution.kernel_shap import KernelEstimate, kernel_estimates
 from xai.attribution.results import Attribution, empty_values
 from xai.cases import Cases
 
-__all__ = ["Interactions", "exact_shapley", "shapley_interactions", "shapley_values"]
+__all__ = ["SAMPLERS", "Interactions", "exact_shapley", "shapley_interactions",
+           "shapley_values"]
 
 
 def shapley_values(
@@ -46,6 +48,7 @@ def shapley_values(
     absence: Absence | str = REMOVED,
     exact_max: int = 14,
     n_permutations: int = 256,
+    sampler: str = "kernel",
     target_std_error: float | None = None,
     seed: int = 0,
     batch_size: int = 8192,
@@ -53,21 +56,26 @@ def shapley_values(
 ) -> Attribution:
     """Shapley values (N, T) of each case's players, in standardised model units.
 
-    Method ``shapley_exact`` when every case has at most ``exact_max`` players,
-    ``shapley_sampled`` when none has, ``shapley`` when mixed. ``n_permutations`` permutations
-    (rounded up to an even number: each sampled one is paired with its reverse) are drawn per
-    sampled case from that case's own generator (``xai.attribution.case_seeds.case_rng``: the
-    seed, the formulation id and the property), so a case's values do not depend on the other
-    cases in the call or on how a run is split across workers. With ``target_std_error`` a
-    sampled case starts with ``FIRST_ROUND`` (64) permutations and doubles them until every player's
-    standard error is at most ``target_std_error * |f(recipe) - f(no player present)|``;
-    ``n_permutations`` is then the most drawn. ``std_errors`` is 0 for enumerated cases
-    and the standard error of the mean over antithetic pairs for sampled ones (NaN with a single
-    pair); NaN off the players. ``batch_size`` is the number of full-width coalitions per model
-    call; ``progress`` shows a bar over cases.
-    ``settings`` holds the parameters; the per-case diagnostics are ``exact`` (N,) bool,
-    ``n_players`` (N,), ``max_std_error`` (N,) and ``permutations`` (N,) (drawn per case, 0
-    where enumerated).
+    Method ``shapley_exact`` when every case has at most ``exact_max`` players (or, with the
+    kernel sampler, a budget that covers all its coalitions), ``shapley_sampled`` when none
+    has, ``shapley`` when mixed. A sampled case of n players
+    evaluates as many coalitions as ``n_permutations`` permutations visit
+    (``n_permutations * (n - 1)``, ``n_permutations`` rounded up to an even number), spent by
+    ``sampler``: ``"kernel"`` (KernelSHAP with complete strata and paired sampling,
+    :mod:`xai.attribution.kernel_shap`; more accurate for the same model evaluations, see
+    BENCHMARKS.md) or ``"permutation"`` (antithetic pairs of random permutations). Samples
+    come from the case's own generator (``xai.attribution.case_seeds.case_rng``: the seed,
+    the formulation id and the property), so a case's values do not depend on the other cases
+    in the call or on how a run is split across workers. With ``target_std_error`` a sampled
+    case starts with ``FIRST_ROUND`` (64) permutations' worth and doubles them until every
+    player's standard error is at most ``target_std_error * |f(recipe) - f(no player
+    present)|``; ``n_permutations`` is then the most drawn. ``std_errors`` is 0 for enumerated
+    cases and, for sampled ones, the standard error over antithetic pairs (permutation) or
+    over groups of sampled pairs (kernel); NaN with a single pair and off the players.
+    ``batch_size`` is the number of full-width coalitions per model call; ``progress`` shows
+    a bar over cases. ``settings`` holds the parameters; the per-case diagnostics are ``exact``
+    (N,) bool, ``n_players`` (N,), ``max_std_error`` (N,), ``permutations`` (N,) (drawn by
+    the permutation sampler, 0 otherwise) and ``coalitions`` (N,) (model evaluations).
     """
     absence = as_absence(absence)
     if exact_max < 0:
@@ -77,10 +85,14 @@ def shapley_values(
     n_permutations += n_permutations % 2
     if target_std_error is not None and not target_std_error > 0:
         raise ValueError("target_std_error must be positive")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
     N, T = cases.ids.shape
     slots = player_slots(cases, absence)
     n_players = np.array([len(s) for s in slots], dtype=np.int64)
     exact = n_players <= exact_max
+    if sampler == "kernel":  # a budget that covers every coalition enumerates them instead
+        exact |= n_permutations * np.maximum(n_players - 1, 0) >= 2.0**n_players - 2
     game = make_game(mixer, cases, absence, batch_size=batch_size)
 
     values, std_errors = empty_values(cases), empty_values(cases)
@@ -88,20 +100,24 @@ def shapley_values(
     with tqdm(total=N, desc="shapley", unit="case", disable=not progress) as bar:
         enumerated = enumerate_values(game, slots, np.flatnonzero(exact), T,
                                       batch_size=batch_size, on_done=bar.update)
+        coalitions = np.zeros(N, dtype=np.int64)
         for r, v in enumerated.items():
             values[r, slots[r]] = exact_shapley(v, len(slots[r]))
             std_errors[r, slots[r]] = 0.0
             baseline[r], prediction[r] = v[0], v[-1]
+            coalitions[r] = len(v)
         rows = np.flatnonzero(~exact)
         rngs = {int(r): case_rng(seed, cases.formulation_ids[r], cases.properties[r])
                 for r in rows}
-        sampled = _sampled(game, slots, rows, T, n_permutations, rngs, batch_size, bar.update,
-                           target_std_error)
+        estimator = _kernel if sampler == "kernel" else _sampled
+        sampled = estimator(game, slots, rows, T, n_permutations, rngs, batch_size, bar.update,
+                            target_std_error)
         drawn = np.zeros(N, dtype=np.int64)
         for r, estimate in sampled.items():
             values[r, slots[r]], std_errors[r, slots[r]] = estimate.values, estimate.std_errors
             baseline[r], prediction[r] = estimate.empty, estimate.full
-            drawn[r] = estimate.permutations
+            coalitions[r] = estimate.coalitions
+            drawn[r] = getattr(estimate, "permutations", 0)
 
     method = ("shapley_exact" if exact.all() else
               "shapley_sampled" if not exact.any() else "shapley")
@@ -112,9 +128,10 @@ def shapley_values(
         properties=cases.properties, ingredients=cases.ingredients, raw_amounts=cases.raw_amounts,
         values=values, prediction=prediction, baseline=baseline, std_errors=std_errors,
         settings={"units": "standardised model output", "exact_max": exact_max,
-                  "n_permutations": n_permutations, "target_std_error": target_std_error,
-                  "seed": seed},
-        exact=exact, permutations=drawn, n_players=n_players, max_std_error=max_se,
+                  "n_permutations": n_permutations, "sampler": sampler,
+                  "target_std_error": target_std_error, "seed": seed},
+        exact=exact, permutations=drawn, coalitions=coalitions, n_players=n_players,
+        max_std_error=max_se,
     )
 
 
@@ -180,6 +197,10 @@ class _Estimate:
         return 2 * len(self.pairs)
 
     @property
+    def coalitions(self) -> int:
+        return self.permutations * (self.pairs.shape[1] - 1) + 2
+
+    @property
     def values(self) -> np.ndarray:
         return self.pairs.mean(0)
 
@@ -216,6 +237,36 @@ def _sampled(
         for r, estimate in _draw(game, slots, todo, width, step, rngs, batch_size,
                                  lambda _: None, ends=out).items():
             out[r] = out[r].more(estimate) if r in out else estimate
+        drawn += step
+        done = {r for r in todo if drawn >= n_permutations or np.all(
+            out[r].std_errors <= target_std_error * abs(out[r].full - out[r].empty))}
+        on_done(len(done))
+        todo = [r for r in todo if r not in done]
+    return out
+
+
+def _kernel(
+    game: Game,
+    slots: list[np.ndarray],
+    rows: np.ndarray,
+    width: int,
+    n_permutations: int,
+    rngs: dict[int, np.random.Generator],
+    batch_size: int,
+    on_done,
+    target_std_error: float | None = None,
+) -> dict[int, KernelEstimate]:
+    """KernelSHAP estimates per row with ``n_permutations * (n - 1)`` coalitions, at once or
+    in rounds that double the coalitions of the rows whose standard errors are above target."""
+    if target_std_error is None:
+        return kernel_estimates(game, slots, rows, width, lambda n: n_permutations * (n - 1),
+                                rngs, batch_size, on_done)
+    out: dict[int, KernelEstimate] = {}
+    todo, drawn = list(rows), 0
+    while todo:
+        step = min(max(drawn, FIRST_ROUND), n_permutations - drawn)
+        out.update(kernel_estimates(game, slots, todo, width, lambda n, k=step: k * (n - 1),
+                                    rngs, batch_size, lambda _: None, more=out))
         drawn += step
         done = {r for r in todo if drawn >= n_permutations or np.all(
             out[r].std_errors <= target_std_error * abs(out[r].full - out[r].empty))}

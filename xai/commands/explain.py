@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from models.outputs import check_output
 from xai.absence import ABSENCES, Absence
 from xai.attribution.constants import FIRST_ROUND
+from xai.attribution.constants import SAMPLERS as SAMPLER_CHOICES
 from xai.commands.arguments import nonnegative_int, positive_float
 from xai.commands.errors import UsageError
 from xai.commands.partition_options import add_partition_options, model_files, partition_of
@@ -69,10 +70,14 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                    help="seed for samples and random orders")
     p.add_argument("--exact-max", type=nonnegative_int, default=ExplainSettings.shapley_exact_max,
                    metavar="N", help="enumerate Shapley values exactly up to N players "
-                   "(default %(default)s); sample permutations beyond")
+                   "(default %(default)s); sample beyond")
     p.add_argument("--permutations", type=int, default=ExplainSettings.shapley_permutations,
-                   metavar="N", help="permutations per sampled Shapley case (default "
-                   "%(default)s); more for smaller standard errors")
+                   metavar="N", help="sampling budget per Shapley case of n players: the "
+                   "N x (n - 1) model evaluations of N permutations (default %(default)s); more "
+                   "for smaller standard errors")
+    p.add_argument("--sampler", choices=SAMPLER_CHOICES, default=ExplainSettings.shapley_sampler,
+                   help="how a sampled case spends its budget: kernel (KernelSHAP with paired "
+                   "sampling, default) or permutation (antithetic permutations)")
     p.add_argument("--target-se", type=positive_float, metavar="X",
                    help="sample each case until every Shapley standard error is at most X times "
                    f"|f(recipe) - f(nothing)| (e.g. 0.01), from {FIRST_ROUND} permutations, "
@@ -113,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ExplainSettings(methods=METHOD_CHOICES[args.method], absence=absence,
                                seed=args.seed, shapley_exact_max=args.exact_max,
                                shapley_permutations=args.permutations,
+                               shapley_sampler=args.sampler,
                                shapley_target_se=args.target_se, progress=not args.quiet)
     from xai.runs.distributed import PartitionedAttributions
 

@@ -72,6 +72,7 @@ def explain(
     seed: int = 0,
     exact_max: int | None = None,
     n_permutations: int | None = None,
+    sampler: str | None = None,
     target_std_error: float | None = None,
     ig_tolerance: float | None = None,
     ig_max_steps: int | None = None,
@@ -91,9 +92,11 @@ def explain(
         ``Absence.balance("water")`` names the balance ingredient (for a Dataset, ``balance()``
         without a name takes the one its truth.json names).
     seed : seeds the permutations of sampled Shapley values.
-    exact_max, n_permutations, target_std_error : Shapley values are enumerated up to
-        ``exact_max`` players and estimated from ``n_permutations`` antithetic permutations
-        beyond (see :func:`xai.attribution.shapley.shapley_values`); defaults as ``xai explain``.
+    exact_max, n_permutations, sampler, target_std_error : Shapley values are enumerated up
+        to ``exact_max`` players and estimated beyond from the model evaluations of
+        ``n_permutations`` permutations, spent by ``sampler`` (``"kernel"``: KernelSHAP, or
+        ``"permutation"``; see :func:`xai.attribution.shapley.shapley_values`); defaults as
+        ``xai explain``.
     ig_tolerance, ig_max_steps : convergence of Integrated Gradients' adaptive quadrature.
     descriptors : an ingredients table that describes unseen ingredients (see :func:`predict`).
 
@@ -134,6 +137,7 @@ def explain(
             exact_max=defaults.shapley_exact_max if exact_max is None else exact_max,
             n_permutations=(defaults.shapley_permutations if n_permutations is None
                             else n_permutations),
+            sampler=defaults.shapley_sampler if sampler is None else sampler,
             target_std_error=target_std_error, seed=seed, progress=progress)
     return out if method == "both" else out[method]
 

@@ -188,8 +188,8 @@ def _methods(config: ExplainSettings, *, for_checks: bool = False) -> dict[str, 
 
     def shapley(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:
         return shapley_values(mixer, cases, absence=absence, exact_max=exact_max,
-                              n_permutations=permutations, target_std_error=target_se,
-                              seed=config.seed, progress=progress)
+                              n_permutations=permutations, sampler=config.shapley_sampler,
+                              target_std_error=target_se, seed=config.seed, progress=progress)
 
     def reference(name: str) -> Runner:
         def run(mixer: Mixer, cases: Cases, progress: bool) -> Attribution:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from xai.absence import ABSENCES, Absence, as_absence
+from xai.attribution.constants import SAMPLERS
 from xai.hypotheses.settings import Settings as RepresentSettings
 
 METHODS = ("ig", "shapley")
@@ -36,14 +37,16 @@ class ExplainSettings:
 
     The defaults keep a whole test split of the synthetic data (about 2,000 cases) to well
     under a minute on two cores: Shapley values are enumerated up to ``shapley_exact_max``
-    players and estimated from ``shapley_permutations`` antithetic permutations beyond (each
-    with its standard error; with ``shapley_target_se`` set, sampling stops per case once every
-    standard error is at most that share of |f(recipe) - f(nothing)|, and
-    ``shapley_permutations`` is the most drawn); the sanity check and deletion curves run on
-    ``check_cases`` cases, the sanity check with the cheaper ``check_*`` settings; interactions
-    are enumerated for at most ``interaction_cases`` cases of up to ``interaction_max_players``
-    players. ``absence`` is an :class:`~xai.absence.Absence` (a name is accepted
-    and turned into one); None means "auto", resolved by the run from the cases: balance when
+    players and estimated beyond from the model evaluations of ``shapley_permutations``
+    permutations, spent by ``shapley_sampler`` (``kernel`` or ``permutation``, see
+    :func:`xai.attribution.shapley.shapley_values`; each value with its standard error; with
+    ``shapley_target_se`` set, sampling stops per case once every standard error is at most
+    that share of |f(recipe) - f(nothing)|, and ``shapley_permutations`` is the most drawn);
+    the sanity check and deletion curves run on ``check_cases`` cases, the sanity check with
+    the cheaper ``check_*`` settings; interactions are enumerated for at most
+    ``interaction_cases`` cases of up to ``interaction_max_players`` players. ``absence`` is
+    an :class:`~xai.absence.Absence` (a name is accepted and turned into one); None means
+    "auto", resolved by the run from the cases: balance when
     they hold a balance ingredient, else removed.
     """
 
@@ -57,6 +60,7 @@ class ExplainSettings:
     ig_max_steps: int = 256
     shapley_exact_max: int = 10
     shapley_permutations: int = 16
+    shapley_sampler: str = "kernel"
     shapley_target_se: float | None = None
     check_ig_max_steps: int = 64
     check_exact_max: int = 8
@@ -75,6 +79,9 @@ class ExplainSettings:
             raise ValueError(f"methods must be a non-empty subset of "
                              f"{METHODS + REFERENCE_METHODS}, not {self.methods}")
         object.__setattr__(self, "methods", methods)
+        if self.shapley_sampler not in SAMPLERS:
+            raise ValueError(f"shapley_sampler must be one of {SAMPLERS}, not "
+                             f"{self.shapley_sampler!r}")
         if isinstance(self.absence, str):  # a name, from an API caller: parsed here, once
             object.__setattr__(self, "absence", as_absence(self.absence))
 

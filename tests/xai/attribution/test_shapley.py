@@ -120,7 +120,8 @@ def test_sampled_agrees_with_exact_within_its_errors():
     mixer = small_mixer(n_layers=3, layer_norm=True)
     cases = make_cases(sizes=(10,), balance=(-1,), seed=3)
     exact = shapley_values(mixer, cases)
-    sampled = shapley_values(mixer, cases, exact_max=9, n_permutations=200, seed=1)
+    sampled = shapley_values(mixer, cases, exact_max=9, n_permutations=200, seed=1,
+                             sampler="permutation")
     assert sampled.method == "shapley_sampled" and not sampled.exact[0]
     se = sampled.std_errors[0]
     assert (se > 0).all()
@@ -137,14 +138,18 @@ def test_sampled_agrees_with_exact_within_its_errors():
 
 def test_sampled_is_exact_for_an_additive_model_and_seeded():
     cases = make_cases(sizes=(8, 5), balance=(-1, -1))
-    first = shapley_values(additive, cases, exact_max=2, n_permutations=6, seed=4)
+    first = shapley_values(additive, cases, exact_max=2, n_permutations=6, seed=4,
+                           sampler="permutation")
     exact = shapley_values(additive, cases)
     np.testing.assert_allclose(first.values, exact.values, atol=1e-12)
     np.testing.assert_allclose(np.nan_to_num(first.std_errors), 0.0, atol=1e-12)
     mixer = small_mixer()
-    a = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=4)
-    b = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=4)
-    c = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=5)
+    a = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=4,
+                       sampler="permutation")
+    b = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=4,
+                       sampler="permutation")
+    c = shapley_values(mixer, cases, exact_max=2, n_permutations=6, seed=5,
+                       sampler="permutation")
     np.testing.assert_array_equal(a.values, b.values)
     assert not np.allclose(a.values[0, :8], c.values[0, :8])
 
@@ -155,7 +160,7 @@ def test_sampling_to_a_target_standard_error_stops_where_it_is_met():
     exact = shapley_values(mixer, cases)
     target = 0.08
     result = shapley_values(mixer, cases, exact_max=0, n_permutations=4096,
-                            target_std_error=target, seed=2)
+                            target_std_error=target, seed=2, sampler="permutation")
     spread = np.abs(result.prediction - result.baseline)
     drawn = result.permutations
     assert set(drawn.tolist()) <= {64, 128, 256, 512, 1024, 2048, 4096}
@@ -168,14 +173,15 @@ def test_sampling_to_a_target_standard_error_stops_where_it_is_met():
         assert z.max() < 4.5
     assert np.abs(result.completeness_error).max() < 1e-12
     capped = shapley_values(mixer, cases, exact_max=0, n_permutations=128,
-                            target_std_error=1e-9, seed=2)
+                            target_std_error=1e-9, seed=2, sampler="permutation")
     assert (capped.permutations == 128).all()
 
 
 def test_mixed_exact_and_sampled():
     mixer = small_mixer()
     cases = make_cases()
-    result = shapley_values(mixer, cases, exact_max=4, n_permutations=64)
+    result = shapley_values(mixer, cases, exact_max=4, n_permutations=64,
+                            sampler="permutation")
     assert result.method == "shapley"
     assert result.exact.tolist() == [True, False, True, False]
     assert (result.std_errors[0, :4] == 0).all() and (result.std_errors[1, :6] > 0).all()
@@ -191,6 +197,52 @@ def test_bad_arguments():
         shapley_values(additive, cases, n_permutations=1)
     with pytest.raises(ValueError, match="target_std_error"):
         shapley_values(additive, cases, target_std_error=0.0)
+    with pytest.raises(ValueError, match="sampler"):
+        shapley_values(additive, cases, sampler="lime")
+
+
+def test_kernel_sampler_agrees_with_exact_within_its_errors_at_14_players():
+    mixer = small_mixer(n_layers=3, layer_norm=True)
+    cases = make_cases(sizes=(14,), balance=(-1,), seed=3)
+    exact = shapley_values(mixer, cases)
+    sampled = shapley_values(mixer, cases, exact_max=9, n_permutations=64, seed=1)
+    assert sampled.method == "shapley_sampled" and sampled.settings["sampler"] == "kernel"
+    assert sampled.coalitions[0] < 2**14 // 10 and exact.coalitions[0] == 2**14
+    se = sampled.std_errors[0, :14]
+    assert (se > 0).all()
+    error = np.abs(sampled.values[0, :14] - exact.values[0, :14])
+    assert (error / se).max() < 4.5
+    assert error.max() < 0.1 * np.abs(exact.values[0]).max()
+    assert abs(sampled.completeness_error[0]) < 1e-9
+    # the same model evaluations spent on permutations err more
+    permutation = shapley_values(mixer, cases, exact_max=9, n_permutations=64, seed=1,
+                                 sampler="permutation")
+    assert permutation.coalitions[0] >= sampled.coalitions[0]
+    assert error.max() < np.abs(permutation.values[0] - exact.values[0])[:14].max()
+
+
+def test_kernel_sampler_enumerates_where_its_budget_covers_every_coalition():
+    mixer = small_mixer()
+    cases = make_cases(sizes=(6, 12), balance=(-1, -1), seed=1)
+    result = shapley_values(mixer, cases, exact_max=0, n_permutations=64)
+    assert result.exact.tolist() == [True, False]  # 64 x 5 > 2^6, 64 x 11 < 2^12
+    exact = shapley_values(mixer, cases.select([0]))
+    np.testing.assert_allclose(result.values[0, :6], exact.values[0, :6], atol=1e-12)
+
+
+def test_kernel_sampler_to_a_target_standard_error_is_seeded():
+    mixer = small_mixer(n_layers=3, layer_norm=True)
+    cases = make_cases(sizes=(16, 13), balance=(-1, -1), seed=3)
+    a = shapley_values(mixer, cases, exact_max=0, n_permutations=1024, target_std_error=0.05,
+                       seed=2)
+    b = shapley_values(mixer, cases, exact_max=0, n_permutations=1024, target_std_error=0.05,
+                       seed=2)
+    np.testing.assert_array_equal(a.values, b.values)
+    spread = np.abs(a.prediction - a.baseline)
+    for row, size in enumerate((16, 13)):
+        met = a.std_errors[row, :size].max() <= 0.05 * spread[row]
+        assert met or a.coalitions[row] >= 1024 * (size - 1)
+    assert np.abs(a.completeness_error).max() < 1e-9
 
 
 # -- interactions --------------------------------------------------------------------------------
