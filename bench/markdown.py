@@ -121,13 +121,19 @@ def _shapley(s: dict) -> str:
             out.append(f"| {n} | {_METHOD_NAMES.get(name, name)} | {_num(m['median_s'])} | "
                        f"{_num(m['max_abs_error'])} | {_pct(m['max_rel_error'])} |")
         best = size["sampled"][-1]
-        out.append(f"| {n} | sampled, {best['permutations']} permutations | "
+        sampler = size.get("sampler", "permutation")
+        out.append(f"| {n} | sampled ({sampler}), {best['permutations']} permutations' budget | "
                    f"{_num(best['median_s'])} | {_num(best['max_abs_error'])} | "
                    f"{_pct(best['max_rel_error'])} |")
-    out += ["", "Sampled estimator (antithetic permutations) by permutation count: seconds per "
-            "recipe, max abs error, and the largest standard error as a share of "
-            "|f(recipe) - f(nothing)|.", "",
-            "| ingredients | permutations | s per recipe | max abs error | largest SE / sum |",
+    sampler = next((size.get("sampler") for size in s["sizes"].values()), None) or (
+        "permutation")
+    out += ["", f"Sampled estimator ({sampler} sampler; KernelSHAP with complete strata and "
+            "paired sampling, or antithetic permutations) by budget, in permutations' worth of "
+            "model evaluations (n_permutations x (n - 1) coalitions; a budget that covers every "
+            "coalition enumerates them): seconds per recipe, max abs error, and the largest "
+            "standard error as a share of |f(recipe) - f(nothing)|.", "",
+            "| ingredients | budget (permutations) | s per recipe | max abs error | "
+            "largest SE / sum |",
             "|---|---|---|---|---|"]
     for n, size in s["sizes"].items():
         for g in size["sampled"]:
@@ -147,10 +153,13 @@ def _shapley(s: dict) -> str:
             out.append(f"| {n} | {', '.join(map(str, a['permutations']))} | "
                        f"{_num(a['median_s'])} | {_num(a['max_s'])} | "
                        f"{_pct(a['max_se_ratio'])} | {_num(a['max_abs_error'])} |")
-    out += ["", "Equal wall time: KernelExplainer against the most permutations that take no "
-            "longer per recipe.", "",
-            "| ingredients | KernelExplainer s | its max abs error | permutations | s | "
-            "max abs error | sampled lower? |", "|---|---|---|---|---|---|---|"]
+    out += ["", "Equal wall time: KernelExplainer against the largest budget (in permutations' "
+            "worth of model evaluations, n_permutations x (n - 1) coalitions) that takes no "
+            "longer per recipe, spent by this project's default sampler; the other sampler "
+            "with the same budget beside it.", "",
+            "| ingredients | KernelExplainer s | its max abs error | budget (permutations) | s | "
+            "max abs error | sampled lower? | other sampler, same budget: s, max abs error |",
+            "|---|---|---|---|---|---|---|---|"]
     enumerated = []
     for n, size in s["sizes"].items():
         e = size["equal_time"]
@@ -159,9 +168,13 @@ def _shapley(s: dict) -> str:
         b = e["sampled"] or {}
         if e["kernel_max_abs_error"] <= 1e-6:
             enumerated.append(n)
+        o = e.get("other_sampler") or {}
+        other = (f"{o['sampler']}: {_num(o.get('median_s'))} s, {_num(o.get('max_abs_error'))}"
+                 if o else "-")
         out.append(f"| {n} | {_num(e['kernel_s'])} | {_num(e['kernel_max_abs_error'])} | "
                    f"{b.get('permutations', '-')} | {_num(b.get('median_s'))} | "
-                   f"{_num(b.get('max_abs_error'))} | {'yes' if e['sampled_better'] else 'no'} |")
+                   f"{_num(b.get('max_abs_error'))} | {'yes' if e['sampled_better'] else 'no'} | "
+                   f"{other} |")
     if enumerated:
         out += ["", f"At {', '.join(enumerated)} ingredients KernelExplainer's default sample "
                 "count (2n + 2048) covers every coalition, so it enumerates and is exact; the "

@@ -37,7 +37,9 @@ class ShapleyConfig:
     shap's ExactExplainer and for exact enumeration through the plain (unspecialised) forward.
     ``kernel_batch_recipes`` of the batch are explained by KernelExplainer (one explainer per
     recipe, so its batch time is its per-recipe time times the batch size). ``shap_methods``
-    are the shap explainers compared."""
+    are the shap explainers compared. ``sampler`` is how the sampled estimator spends its
+    budget (``shapley_values``' default); at equal wall time the other sampler is run with the
+    same budget beside it."""
 
     sizes: tuple[int, ...] = (6, 10, 14, 20, 30)
     recipes_per_size: int = 5
@@ -55,6 +57,7 @@ class ShapleyConfig:
     shap_methods: tuple[str, ...] = SHAP_METHODS
     property: str = "viscosity_4pin_10rpm"
     seed: int = 0
+    sampler: str = "kernel"
 
 
 def run_shapley(model: TrainedModel, pool: list[Recipe], config: ShapleyConfig, *,
@@ -95,18 +98,26 @@ def _one_size(mixer, cases: Cases, n: int, config: ShapleyConfig) -> dict:
     grid = []
     for m in config.permutations:
         run = timed_each([_call(shapley_values, mixer, c, exact_max=0, n_permutations=m,
-                                seed=config.seed) for c in singles])
+                                sampler=config.sampler, seed=config.seed) for c in singles])
         values = _stack(run.result)
         grid.append({"permutations": m, **run.to_dict(), **_errors(values, reference),
                      "max_se_ratio": _max_se_ratio(values)})
     matched = _matched_to_kernel(mixer, singles, methods, grid, reference, config)
     if matched is not None:
         grid = sorted([*grid, matched], key=lambda g: g["permutations"])
+    equal_time = _equal_time(methods, grid)
+    if equal_time is not None and equal_time["sampled"] is not None:
+        other = "permutation" if config.sampler == "kernel" else "kernel"
+        m = equal_time["sampled"]["permutations"]
+        run = timed_each([_call(shapley_values, mixer, c, exact_max=0, n_permutations=m,
+                                sampler=other, seed=config.seed) for c in singles])
+        equal_time["other_sampler"] = {"sampler": other, "permutations": m, **run.to_dict(),
+                                       **_errors(_stack(run.result), reference)}
     spread = reference["spread"] if reference else _stack(run.result)["spread"]
     adaptive = (_to_target(mixer, singles, reference, config)
                 if n in config.se_target_sizes else None)
     return {"n_recipes": len(cases), "exact_known": reference is not None, "methods": methods,
-            "sampled": grid, "equal_time": _equal_time(methods, grid),
+            "sampled": grid, "sampler": config.sampler, "equal_time": equal_time,
             "target_se": _se_target(grid, config.se_target), "to_target": adaptive,
             "median_abs_spread": float(np.median(np.abs(spread))),
             "load_after": load_average()}
@@ -126,7 +137,7 @@ def _matched_to_kernel(mixer, singles: list[Cases], methods: dict, grid: list[di
     if m <= best["permutations"] or any(g["permutations"] == m for g in grid):
         return None
     run = timed_each([_call(shapley_values, mixer, c, exact_max=0, n_permutations=m,
-                            seed=config.seed) for c in singles])
+                            sampler=config.sampler, seed=config.seed) for c in singles])
     values = _stack(run.result)
     return {"permutations": m, **run.to_dict(), **_errors(values, reference),
             "max_se_ratio": _max_se_ratio(values), "matched_to_kernel": True}
@@ -138,11 +149,11 @@ def _to_target(mixer, singles: list[Cases], reference: dict | None,
     doubling rounds until every standard error is below the target share of its
     |f(recipe) - f(nothing)| (at most ``se_target_cap``)."""
     run = timed_each([_call(shapley_values, mixer, c, exact_max=0,
-                            n_permutations=config.se_target_cap,
+                            n_permutations=config.se_target_cap, sampler=config.sampler,
                             target_std_error=config.se_target, seed=config.seed)
                       for c in singles])
     values = _stack(run.result)
-    drawn = [int(r.permutations[0]) for r in run.result]
+    drawn = [int(r.coalitions[0]) // max(int(r.n_players[0]) - 1, 1) for r in run.result]
     return {**run.to_dict(), "max_s": max(run.runs), "permutations": drawn,
             "cap": config.se_target_cap, "max_se_ratio": _max_se_ratio(values),
             **_errors(values, reference)}
@@ -191,7 +202,8 @@ def _profile(mixer, model: TrainedModel, pool: list[Recipe], config: ShapleyConf
         "kernel": {"players": exact_n, "top": profile_top(
             lambda: shap_reference(mixer, exact_case, explainer="kernel"))},
         "sampled": {"players": big, "permutations": m, "top": profile_top(
-            lambda: shapley_values(mixer, big_case, exact_max=0, n_permutations=m))},
+            lambda: shapley_values(mixer, big_case, exact_max=0, n_permutations=m,
+                                   sampler=config.sampler))},
     }
 
 
