@@ -21,6 +21,13 @@ from reports.views.common import (
     text,
     unavailable,
 )
+from reports.views.stability import (
+    sign_blocks,
+    stability_blocks,
+    stability_marks,
+    stability_reading,
+    stable_cell,
+)
 
 METHODS = {"ig": "Integrated Gradients", "shapley": "Shapley"}
 REFERENCES = {"shap": "shap", "captum": "captum"}  # key in reference_check -> library
@@ -70,7 +77,10 @@ def attention_section(attention: dict, palette: Palette | None = None) -> dict:
 
 
 def attributions_section(a: dict, palette: Palette, amount_unit: str = "",
-                         units: dict[str, str] | None = None) -> dict:
+                         units: dict[str, str] | None = None,
+                         stability: dict | None = None) -> dict:
+    """The attributions with their checks; ``stability`` (``results["stability"]``) marks
+    which attributions are stable across ensemble members."""
     title = "Attributions"
     if not is_available(a):
         return unavailable("attributions", title, a)
@@ -89,7 +99,8 @@ def attributions_section(a: dict, palette: Palette, amount_unit: str = "",
                f"their top {k} ingredients; both are complete to within tolerance on "
                f"{pct(complete)} of cases; the sanity check passes for "
                f"{len(passed)} of {len(sanity)} methods"
-               + _reference_reading(a.get("reference_check")) + ".")
+               + _reference_reading(a.get("reference_check")) + stability_reading(stability)
+               + _disagreement_reading(a.get("sign_disagreement")) + ".")
     absence = a["absence"]
     balance = a.get("balance_ingredient")
     settings = a.get("settings", {})
@@ -115,6 +126,7 @@ def attributions_section(a: dict, palette: Palette, amount_unit: str = "",
                          "Mean |Shapley value| over the explained cases holding the ingredient; "
                          "colour = ingredient group."))
     original = a.get("importance_original_units") or {}
+    marks = stability_marks(stability)
     if original:
         rows = []
         for prop, e in sorted(original.items()):
@@ -125,14 +137,17 @@ def attributions_section(a: dict, palette: Palette, amount_unit: str = "",
                 shown = (f"\u00d7{num(value)}" if e["kind"] == "factor"
                          else signed(value) + (f" {unit}" if unit else ""))
                 rows.append((prop, palette.label(name), num_cell(signed(model)),
-                             num_cell(shown), n_cell(n)))
+                             num_cell(shown), n_cell(n), stable_cell(marks, prop, name)))
         blocks.append(table(
             ["property", "ingredient", "mean Shapley (model units)",
-             "in original units", "cases"], rows,
+             "in original units", "cases", "across ensemble members"], rows,
             caption="Leading ingredients' mean effect in original units",
             note="Mean signed Shapley value over the explained cases holding the ingredient; "
                  "in original units an amount in the property's unit, or a factor on the "
-                 "prediction for log-transformed properties (\u00d71.8: 1.8-fold).",
+                 "prediction for log-transformed properties (\u00d71.8: 1.8-fold). Last "
+                 "column: whether the ensemble members agree on these Shapley values (see "
+                 "'Stability across ensemble members'); read only the stable ones"
+                 + ("." if marks else "; \u2013 when the model is not an ensemble."),
             numeric=(2, 3, 4)))
     series = {m: p for m, p in (a.get("dependence") or {}).items() if p}
     if series:
@@ -159,6 +174,10 @@ def attributions_section(a: dict, palette: Palette, amount_unit: str = "",
         blocks.append(figure(figs.agreement_histogram(per_case.get("spearman", []),
                                                       per_case.get("top_k", []), k),
                              "Histograms of per-case agreement between IG and Shapley"))
+    blocks.extend(sign_blocks(a.get("sign_disagreement"), absence,
+                              palette.label(balance) if balance else None, palette))
+    order = {p: e["ingredients"] for p, e in importance.items()}
+    blocks.extend(stability_blocks(stability, order, palette))
 
     blocks.append(heading("Completeness"))
     blocks.append(table(
@@ -361,6 +380,14 @@ def _truth_blocks(truth: dict) -> list[dict]:
                  f"a hit rate over fewer than {SMALL_SAMPLE} cases is marked small.",
             numeric=(2, 3, 4)))
     return blocks
+
+
+def _disagreement_reading(disagreement) -> str:
+    flagged = (disagreement or {}).get("flagged") if is_available(disagreement) else None
+    if not flagged:
+        return ""
+    return (f"; Integrated Gradients and Shapley values have opposite signs in most recipes "
+            f"for {count(len(flagged))} (property, ingredient) pair(s)")
 
 
 def _sentence(value: str) -> str:

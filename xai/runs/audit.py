@@ -3,10 +3,11 @@
 :func:`run_audit` calls the analysers on a capped, seeded sample of test cases (so a report on
 the built-in data takes well under a minute) and returns a plain dict: the data summary,
 accuracy with the test predictions for parity plots and a baseline comparison on the model's own
-split, attention, attributions with their checks, representations, substitution experiments,
-hypothesis verdicts, learning dynamics, experiment results found in a folder, the review cases,
-and provenance. Every number is kept exact; non-finite values become ``None`` (JSON ``null``).
-Nothing here draws or writes files: ``reports`` lays the dict out.
+split, attention, attributions with their checks, their stability across the members of a
+cross-fitted ensemble, representations, substitution experiments, hypothesis verdicts, learning
+dynamics, experiment results found in a folder, the review cases, and provenance. Every number
+is kept exact; non-finite values become ``None`` (JSON ``null``). Nothing here draws or writes
+files: ``reports`` lays the dict out.
 
 A section whose analysis fails is kept as ``{"available": False, "reason": ...}`` so one broken
 analysis does not cost the whole audit; ``results["problems"]`` lists them.
@@ -138,6 +139,7 @@ def run_audit(
                         "n_cases": len(cases), "n_formulations": len(set(cases.formulation_ids)),
                         "n_review_formulations": len(selection.review_ids)},
             **explain.explain_summary(result, cases),
+            "sign_disagreement": explain.method_signs(result.attributions),
             "strongest_interactions": explain.strongest_pairs(result.interactions),
             "unit_conversion": conversions(model.encoder.scalers),
             "reference_check": _reference_check(model, cases, result, settings),
@@ -154,6 +156,8 @@ def run_audit(
         "attention", lambda: explain.attention_section(
             model, cases, explained.attention, selection.review_rows,
             n_samples=settings.attention_samples))
+    results["stability"] = missing if explained is None else run.section(
+        "stability", lambda: explain.stability_section(model, cases, settings.explain))
     results["review"] = missing if explained is None else run.section("review", lambda: {
         "cases": add_original_units(
             explain.review_cases(model, cases, selection.review_rows,

@@ -1,6 +1,7 @@
 """The attribution and attention part of the audit: which (formulation, property) pairs are
 explained, their Integrated Gradients and Shapley values, the checks each set carries, global
-views, interactions, attention samples and the per-formulation review cases.
+views, interactions, how stable the attributions are across ensemble members and where the two
+methods disagree in sign, attention samples and the per-formulation review cases.
 
 Every attribution here is in the property's standardised model units (after the log transform
 where one applies); predictions shown beside them are converted back to original units.
@@ -15,6 +16,7 @@ import numpy as np
 
 from models.data import Dataset
 from models.fingerprint import Scope
+from models.modes import evaluation
 from models.trained import TrainedModel
 from xai.absence import Absence
 from xai.attention.maps import AttentionSummary, attention_maps
@@ -22,9 +24,17 @@ from xai.attribution.interactions import Interactions
 from xai.attribution.results import Attribution
 from xai.attribution.shapley import shapley_interactions
 from xai.cases import Cases, make_cases
-from xai.runs.settings import N_DEPENDENCE, TOP_K
+from xai.checks.stability import (
+    NEGLIGIBLE_SHARE,
+    member_stability,
+    opposite_signs,
+    sign_disagreement,
+)
+from xai.runs.explain import method_runners
+from xai.runs.settings import METHODS, N_DEPENDENCE, TOP_K, ExplainSettings
 
-FLAG_SHARE = 0.1  # a sign disagreement matters when either value is >= this share of the largest
+FLAG_SHARE = NEGLIGIBLE_SHARE  # a sign disagreement matters when either value is >= this share
+# of the largest |attribution| of the case
 MIN_DEPENDENCE_POINTS = 5
 
 
@@ -130,6 +140,40 @@ def strongest_pairs(interactions: Interactions | None, *, per_case: int = 5,
     return out[:top]
 
 
+def method_signs(attributions: dict[str, Attribution]) -> dict:
+    """Per (property, ingredient), how often Integrated Gradients and Shapley values have
+    opposite signs (see :func:`xai.checks.stability.sign_disagreement`); unavailable unless
+    both methods ran."""
+    if not all(m in attributions for m in METHODS):
+        return {"available": False, "reason": "needs both Integrated Gradients and Shapley "
+                                              "values"}
+    return sign_disagreement(attributions["ig"], attributions["shapley"],
+                             names=("ig", "shapley")).to_dict()
+
+
+def stability_section(model: TrainedModel, cases: Cases, config: ExplainSettings) -> dict:
+    """Each ensemble member's Integrated Gradients and Shapley values for ``cases`` with the
+    primary model's settings ``config`` (its absence resolved; Shapley values enumerated where
+    the primary's are and sampled with the same seed for every member), and per method how far
+    the members agree (:func:`xai.checks.stability.member_stability`). Unavailable without an
+    ensemble of at least two members."""
+    ensemble = getattr(model, "ensemble", None)
+    if ensemble is None or len(ensemble) < 2:
+        return {"available": False,
+                "reason": "the model is not a cross-fitted ensemble (train with --ensemble K, "
+                          "K >= 2, or on a small dataset), so there are no members to compare"}
+    runners = method_runners(config)
+    out: dict = {"n_members": len(ensemble), "n_cases": len(cases),
+                 "absence": str(config.absence), "methods": {}}
+    for name in (m for m in METHODS if m in runners):
+        members = []
+        for mixer in ensemble.mixers:
+            with evaluation(mixer):
+                members.append(runners[name](mixer, cases, False))
+        out["methods"][name] = member_stability(members).to_dict()
+    return out
+
+
 def attention_section(model: TrainedModel, cases: Cases, summary: AttentionSummary,
                       review_rows: np.ndarray, *, n_samples: int, max_tokens: int = 20) -> dict:
     """The attention-share summary over all explained cases, and per-layer maps (heads averaged)
@@ -223,13 +267,12 @@ def _review_property(cases: Cases, r: int, ig: Attribution, shap: Attribution,
     names = cases.ingredients[r]
     a, b = ig.row(r), shap.row(r)
     rank_a, rank_b = _ranks(a), _ranks(b)
-    scale = np.nanmax(np.abs(np.concatenate([a, b]))) if np.isfinite(a).any() else 0.0
+    opposite = opposite_signs(a[None], b[None], share=FLAG_SHARE)[0]
     rows = []
     for j, name in enumerate(names):
         flags = []
         if np.isfinite(a[j]) and np.isfinite(b[j]):
-            big = max(abs(a[j]), abs(b[j])) >= FLAG_SHARE * scale
-            if big and np.sign(a[j]) != np.sign(b[j]):
+            if opposite[j]:
                 flags.append("opposite signs")
             top_a, top_b = rank_a[j] <= TOP_K, rank_b[j] <= TOP_K
             if top_a != top_b and abs(rank_a[j] - rank_b[j]) >= TOP_K:

@@ -153,12 +153,12 @@ class _AttributionChunk:
 
 def _attribution_chunk(chunk: _AttributionChunk) -> Attribution:
     from models.modes import evaluation
-    from xai.runs.explain import _methods
+    from xai.runs.explain import method_runners
 
     _limit_threads(chunk.threads)
     model = chunk.model.load()
     with evaluation(model.mixer):
-        return _methods(chunk.config)[chunk.method](model.mixer, chunk.cases, False)
+        return method_runners(chunk.config)[chunk.method](model.mixer, chunk.cases, False)
 
 
 class PartitionedAttributions:
@@ -180,13 +180,13 @@ class PartitionedAttributions:
             return None
         bounds = fixed_bounds(len(cases), CHUNK_CASES)
         if not self.partition.parallel:
-            from xai.runs.explain import _methods
+            from xai.runs.explain import method_runners
 
             mixer = self.model.load().mixer if isinstance(self.model, ModelFiles) else (
                 self.model.mixer)
             from tqdm.auto import tqdm
 
-            run = _methods(config)[name]
+            run = method_runners(config)[name]
             parts = [run(mixer, slice_cases(cases, a, b), False)
                      for a, b in tqdm(bounds, desc=name, unit="chunk",
                                       disable=not config.progress)]

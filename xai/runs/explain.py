@@ -105,14 +105,14 @@ def _explain(model: TrainedModel, cases: Cases, config: ExplainSettings,
     progress = config.progress
     attention = attention_summary(mixer, cases, threshold=config.attention_threshold,
                                   progress=progress)
-    methods = _methods(config)
+    methods = method_runners(config)
     attributions = {}
     for name, run in methods.items():
         elsewhere = attribute(name, cases, config) if attribute is not None else None
         attributions[name] = elsewhere if elsewhere is not None else run(mixer, cases, progress)
     check_rows = _sample(len(cases), config.check_cases, rng)
     check_cases = cases.select(check_rows)
-    check_methods = _methods(config, for_checks=True)
+    check_methods = method_runners(config, for_checks=True)
     sanity, deletion = {}, {}
     for name, attribution in attributions.items():
         sample = attribution[check_rows]
@@ -172,8 +172,10 @@ Runner = Callable[[Mixer, Cases, bool], Attribution]
 Attributor = Callable[[str, Cases, ExplainSettings], "Attribution | None"]
 
 
-def _methods(config: ExplainSettings, *, for_checks: bool = False) -> dict[str, Runner]:
-    """name -> run(mixer, cases, progress); the checks' variants are cheaper (they run once per
+def method_runners(config: ExplainSettings, *, for_checks: bool = False) -> dict[str, Runner]:
+    """name -> run(mixer, cases, progress) with ``config``'s settings (its absence resolved);
+    Shapley values are sampled from ``config.seed`` and the case whatever the mixer, so two
+    mixers see the same permutations. The checks' variants are cheaper (they run once per
     randomisation stage)."""
     absence = config.absence
     max_steps = min(config.check_ig_max_steps, config.ig_max_steps) if for_checks else (

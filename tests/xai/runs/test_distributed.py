@@ -102,7 +102,7 @@ def test_intervals_and_flags_in_chunks_equal_one_process(tiny_model, tiny_datase
 def test_attributions_in_chunks_equal_one_process(tiny_model, cases, model_files, cluster,
                                                   method, monkeypatch):
     import xai.runs.distributed as d
-    from xai.runs.explain import _methods
+    from xai.runs.explain import method_runners
 
     monkeypatch.setattr(d, "CHUNK_CASES", 10)  # several chunks of the tiny set's cases
     assert len(cases) > 20
@@ -110,7 +110,7 @@ def test_attributions_in_chunks_equal_one_process(tiny_model, cases, model_files
     if method == "shapley":  # both paths are exercised
         assert expected.method == "shapley"
     # one call over every case differs from the chunks only in float32 rounding
-    whole = _methods(CONFIG)[method](tiny_model.mixer, cases, False)
+    whole = method_runners(CONFIG)[method](tiny_model.mixer, cases, False)
     np.testing.assert_allclose(expected.values, whole.values, rtol=0, atol=1e-6)
     for partition in (Partition(jobs=1), Partition(jobs=2, threads=1),
                       Partition(jobs=2, scheduler=cluster)):
@@ -132,9 +132,9 @@ def test_reference_methods_are_left_to_this_process(cases, model_files):
 
 
 def test_concat_pads_chunks_to_the_full_width(tiny_model, cases):
-    from xai.runs.explain import _methods
+    from xai.runs.explain import method_runners
 
-    whole = _methods(CONFIG)["ig"](tiny_model.mixer, cases, False)
+    whole = method_runners(CONFIG)["ig"](tiny_model.mixer, cases, False)
     parts = [whole[:5], whole[5:]]  # indexing trims each part to its own longest recipe
     joined = concat_attributions(parts, width=whole.values.shape[1])
     np.testing.assert_array_equal(joined.values, whole.values)
