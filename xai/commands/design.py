@@ -136,15 +136,17 @@ def format_summary(result) -> str:
 def design_table(result) -> list[str]:
     """One line per design: each target's prediction and interval, whether the prediction and
     the whole interval meet the targets, and the applicability flags."""
-    lines = ["design  " + "  ".join(f"{t.property} [interval]" for t in result.targets)
-             + "  met  interval-inside  flags"]
+    rows = [["design", *(f"{t.property} [interval]" for t in result.targets), "met",
+             "interval inside", "flags"]]
     for d in result.designs:
-        cells = [f"{p.value:.4g} [{p.lower:.4g} - {p.upper:.4g}]" if p.has_interval
-                 else f"{p.value:.4g}" for p in d.targeted]
         inside = "-" if d.intervals_inside is None else ("yes" if d.intervals_inside else "no")
-        lines.append(f"{d.design_id:6s}  " + "  ".join(cells)
-                     + f"  {'yes' if d.meets else 'no'}  {inside}  {'; '.join(d.flags) or '-'}")
-    return lines
+        rows.append([d.design_id, *(f"{p.value:.4g} [{p.lower:.4g} - {p.upper:.4g}]"
+                                    if p.has_interval else f"{p.value:.4g}"
+                                    for p in d.targeted),
+                     "yes" if d.meets else "no", inside, "; ".join(d.flags) or "-"])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
+    return ["  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]])
+            for r in rows]
 
 
 def _baselines(text: str) -> tuple[str, ...]:

@@ -102,6 +102,11 @@ def test_calibrated_designs_round_trip_through_predict(ensemble_checkpoint, tiny
     assert summary["intervals"]["coverage"] == 0.9 and summary["intervals"]["method"] == "cv+"
     assert summary["flags"]["source"] == "model"
     assert "interval (cv+) wholly inside its target" in printed
+    for d in summary["designs"]:  # the printed table: each design's targets with intervals
+        ph = d["predictions"][0]
+        line = next(x for x in printed.splitlines() if x.startswith(d["design_id"] + " "))
+        assert f"{ph['prediction']:.4g} [{ph['lower']:.4g} - {ph['upper']:.4g}]" in line
+        assert ("yes" if d["meets_targets"] else "no") in line.split()
     data = tmp_path / "designs"
     data.mkdir()
     shutil.copy(out / "designs.csv", data / "formulations.csv")
