@@ -110,7 +110,8 @@ def _evidence(model, dataset, space: DesignSpace, targets: list[Target], scorer:
     recipes = {i: space.recipe(row) for i, row in zip(ids, x, strict=True)}
     predictions, trust = design_predictions(model, dataset, space, targets, recipes)
     # the distance of the stated prediction (the one xai predict gives) to each target
-    stated = np.array([[p.value for p in predictions[i][:len(targets)]] for i in ids])
+    stated = np.array([[p.value for p in predictions[i][:len(targets)]] for i in ids],
+                      dtype=np.float64).reshape(len(ids), len(targets))  # (N, T)
     z = np.column_stack([model.encoder.to_standard([p] * len(ids), stated[:, k])
                          for k, p in enumerate(properties)]) if ids else stated
     distance = scorer.target_distance(z)
