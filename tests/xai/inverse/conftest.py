@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import torch
 
 from models.calibration import attach_trust, split_calibration
 from models.plans import fit_plan, plan_for
@@ -28,8 +29,13 @@ def calibrated_model(tiny_model, tiny_dataset):
 def ensemble_model(tiny_dataset):
     """A 3-member cross-fitted ensemble (cv+ intervals, disagreement thresholds), refitted."""
     plan = plan_for(len(tiny_dataset.formulation_ids), ensemble=3, refit=True, smoothing=1)
-    return fit_plan(tiny_dataset, plan, mixer_options=SMALL_MIXER,
-                    train_config=TrainConfig(epochs=3, seed=0), progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a command-line test run before may have widened the pool
+    try:
+        return fit_plan(tiny_dataset, plan, mixer_options=SMALL_MIXER,
+                        train_config=TrainConfig(epochs=3, seed=0), progress=False)
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

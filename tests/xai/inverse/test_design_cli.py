@@ -13,7 +13,8 @@ import pytest
 
 from xai.commands.cli import main
 
-FAST = ["--budget", "200", "--pop-size", "50", "--n", "5", "--quiet"]
+# one thread, as the test session runs (main() would otherwise size torch's pool to the CPUs)
+FAST = ["--budget", "200", "--pop-size", "50", "--n", "5", "--quiet", "--threads", "1"]
 
 
 def _args(checkpoint, data, out, *targets):
@@ -112,7 +113,7 @@ def test_calibrated_designs_round_trip_through_predict(ensemble_checkpoint, tiny
     shutil.copy(out / "designs.csv", data / "formulations.csv")
     csv = tmp_path / "predictions.csv"
     assert main(["predict", "--model", str(ensemble_checkpoint), "--data", str(data), "--out",
-                 str(csv), "--quiet"]) == 0
+                 str(csv), "--quiet", "--threads", "1"]) == 0
     predicted = pd.read_csv(csv, dtype={"formulation_id": str})
     predicted = predicted.set_index(["formulation_id", "property"])
     compared = 0
