@@ -27,7 +27,8 @@ def calibrated_model(tiny_model, tiny_dataset):
 
 @pytest.fixture(scope="session")
 def ensemble_model(tiny_dataset):
-    """A 3-member cross-fitted ensemble (cv+ intervals, disagreement thresholds), refitted."""
+    """A 3-member cross-fitted ensemble (its intervals from out-of-fold residuals,
+    disagreement thresholds), refitted on all recipes."""
     plan = plan_for(len(tiny_dataset.formulation_ids), ensemble=3, refit=True, smoothing=1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a command-line test run before may have widened the pool

@@ -94,15 +94,16 @@ def _same(csv_value, json_value) -> bool:
 def test_calibrated_designs_round_trip_through_predict(ensemble_checkpoint, tiny_data_dir,
                                                        tmp_path, capsys):
     """designs.csv fed to ``xai predict`` gives design.json's prediction, spread, interval and
-    flags for every property, on an ensemble with cv+ intervals and a domain."""
+    flags for every property, on a calibrated ensemble with a domain."""
     out = tmp_path / "out"
     assert main(_args(ensemble_checkpoint, tiny_data_dir, out, "ph=5..6.5", "stability=50+-30")
                 + ["--baselines", "none"]) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "design.json").read_text(), parse_constant=_reject_constant)
-    assert summary["intervals"]["coverage"] == 0.9 and summary["intervals"]["method"] == "cv+"
+    method = json.loads((ensemble_checkpoint / "conformal.json").read_text())["method"]
+    assert summary["intervals"]["coverage"] == 0.9 and summary["intervals"]["method"] == method
     assert summary["flags"]["source"] == "model"
-    assert "interval (cv+) wholly inside its target" in printed
+    assert f"interval ({method}) wholly inside its target" in printed
     for d in summary["designs"]:  # the printed table: each design's targets with intervals
         ph = d["predictions"][0]
         line = next(x for x in printed.splitlines() if x.startswith(d["design_id"] + " "))

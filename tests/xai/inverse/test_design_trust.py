@@ -27,8 +27,8 @@ def _reject(token):
 
 @pytest.fixture(scope="module")
 def results(calibrated_model, ensemble_model, tiny_model, tiny_dataset):
-    """One small design run per model: split-calibrated, cv+ ensemble, and no trust at all."""
-    models = {"split": calibrated_model, "cv+": ensemble_model, "none": tiny_model}
+    """One small design run per model: split-calibrated, calibrated ensemble, and no trust."""
+    models = {"single": calibrated_model, "ensemble": ensemble_model, "none": tiny_model}
     return {k: (m, design(m, tiny_dataset, TARGETS, DesignConfig(**FAST)))
             for k, m in models.items()}
 
@@ -40,11 +40,12 @@ def _table(model, d) -> pd.DataFrame:
     return predict_table(model, {d.design_id: (list(d.ingredients), d.amounts)}, rows)
 
 
-@pytest.mark.parametrize("kind", ["split", "cv+"])
+@pytest.mark.parametrize("kind", ["single", "ensemble"])
 def test_evidence_is_predict_tables(results, kind):
     model, result = results[kind]
     assert result.trust.coverage == model.conformal.coverage == 0.9
-    assert result.trust.interval_method == kind and result.trust.interval_reason is None
+    assert result.trust.interval_method == model.conformal.method
+    assert result.trust.interval_reason is None
     assert result.trust.flags_source == "model"
     assert len(result) == 4
     for d in result.designs:
@@ -59,7 +60,7 @@ def test_evidence_is_predict_tables(results, kind):
         for p in d.predictions:
             assert p.lower <= p.value <= p.upper
             assert p.has_interval
-        if kind == "cv+":
+        if kind == "ensemble":
             np.testing.assert_allclose([p.spread for p in d.predictions], table["spread"],
                                        rtol=1e-4)
             assert all(p.spread > 0 for p in d.predictions)
@@ -67,7 +68,7 @@ def test_evidence_is_predict_tables(results, kind):
             assert all(math.isnan(p.spread) for p in d.predictions)
 
 
-@pytest.mark.parametrize("kind", ["split", "cv+", "none"])
+@pytest.mark.parametrize("kind", ["single", "ensemble", "none"])
 def test_targets_met_by_prediction_and_by_interval(results, kind):
     _, result = results[kind]
     targets = {t.property: t for t in result.targets}
@@ -131,12 +132,12 @@ def test_model_without_calibration_or_domain(results, tiny_dataset):
     assert first["interval_inside_target"] is None and first["meets_target"] is not None
 
 
-@pytest.mark.parametrize("kind", ["split", "none"])
+@pytest.mark.parametrize("kind", ["single", "none"])
 def test_amount_outside_the_training_range_is_flagged(kind, calibrated_model, tiny_model,
                                                       tiny_dataset):
     """An ingredient fixed above its training maximum shows range:CODE on every property of
     every design, and range: names exactly the ingredients outside the domain's ranges."""
-    model = calibrated_model if kind == "split" else tiny_model
+    model = calibrated_model if kind == "single" else tiny_model
     space = build_space(model, tiny_dataset)
     balance = tiny_dataset.truth["balance_ingredient"]
     frequent = [c for j, c in enumerate(space.codes)
@@ -159,7 +160,7 @@ def test_amount_outside_the_training_range_is_flagged(kind, calibrated_model, ti
 
 
 def test_to_frame_matches_to_dict(results):
-    model, result = results["cv+"]
+    model, result = results["ensemble"]
     frame = result.to_frame()
     assert list(frame.columns[:7]) == ["formulation_id", "property", "prediction", "spread",
                                        "lower", "upper", "flags"]
