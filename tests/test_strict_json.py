@@ -57,13 +57,16 @@ def test_every_json_output_of_the_pipeline_is_strict(tmp_path):
          "--random-donors", "2", "--layout", "pca"],
         ["report", "--model", str(model), "--data", str(data), "--out", str(tmp_path / "report"),
          "--quick"],
+        ["design", "--model", str(model), "--data", str(data), "--out", str(tmp_path / "design"),
+         "--target", "ph=5..6.5", "--budget", "100", "--pop-size", "50", "--n", "3",
+         "--baselines", "none"],
     ]
     for argv in steps:
         assert main([*argv, "--quiet"]) == 0, argv
     files = sorted(tmp_path.rglob("*.json"))
     names = {f.name for f in files}
     assert {"metrics.json", "explain.json", "represent.json", "results.json",
-            "truth.json"} <= names
+            "truth.json", "design.json"} <= names
     for file in files:
         json.loads(file.read_text(), parse_constant=_reject)  # raises on NaN / Infinity
     # the small-data default trained an ensemble on all recipes; its report still fits the schema

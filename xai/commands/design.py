@@ -1,10 +1,12 @@
 """``xai design``: search recipes that reach property targets, each with its evidence.
 
 Writes a folder with ``designs.csv`` (long format, like formulations.csv, so it can be fed to
-``xai predict``), ``design.json`` (targets, every design's predictions, distances, nearest
-training recipes, flags, change attribution and, on synthetic data, truth scores; the
-comparison of search methods; settings) and ``design.html`` (the same, as one self-contained
-page), all at once or not at all.
+``xai predict``), ``design.json`` (targets; for every design and every property the model
+predicts, the prediction, conformal interval and applicability flags exactly as ``xai predict``
+gives them for designs.csv, and whether each target is met by the prediction and by the whole
+interval; distances, nearest training recipes, change attribution and, on synthetic data, truth
+scores; the comparison of search methods; settings) and ``design.html`` (the same, as one
+self-contained page), all at once or not at all.
 """
 
 from __future__ import annotations
@@ -101,6 +103,18 @@ def format_summary(result) -> str:
     met = sum(d.meets for d in result.designs)
     lines = [f"targets: {', '.join(str(t) for t in result.targets)}",
              f"{len(result.designs)} designs, {met} meet every target under the model"]
+    trust = result.trust
+    if trust.coverage is not None:
+        inside = sum(bool(d.intervals_inside) for d in result.designs)
+        lines.append(f"{inside} with every targeted {trust.coverage:.0%} interval "
+                     f"({trust.interval_method}) wholly inside its target")
+    else:
+        lines.append(f"no intervals: {trust.interval_reason}")
+    flagged = sum(bool(d.flags) for d in result.designs)
+    lines.append(f"{flagged} with applicability flags"
+                 + ("" if trust.flags_source == "model" else
+                    " (against the design space's training recipes: the model carries no "
+                    "domain)"))
     if not result.feasible:
         best = min((sum(d.target_distance.values()) for d in result.designs), default=float("nan"))
         lines.append(f"no design meets every target: the nearest is {best:.3g} standardised "
@@ -116,7 +130,23 @@ def format_summary(result) -> str:
         lines.append(f"  {m.method:6s} {m.evaluations} candidates in {m.seconds:.1f} s: "
                      f"{m.share_meeting_model:.0%} of its {m.n_designs} designs meet the "
                      f"targets (model{t})")
-    return "\n".join(lines)
+    return "\n".join(lines + design_table(result))
+
+
+def design_table(result) -> list[str]:
+    """One line per design: each target's prediction and interval, whether the prediction and
+    the whole interval meet the targets, and the applicability flags."""
+    rows = [["design", *(f"{t.property} [interval]" for t in result.targets), "met",
+             "interval inside", "flags"]]
+    for d in result.designs:
+        inside = "-" if d.intervals_inside is None else ("yes" if d.intervals_inside else "no")
+        rows.append([d.design_id, *(f"{p.value:.4g} [{p.lower:.4g} - {p.upper:.4g}]"
+                                    if p.has_interval else f"{p.value:.4g}"
+                                    for p in d.targeted),
+                     "yes" if d.meets else "no", inside, "; ".join(d.flags) or "-"])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
+    return ["  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]])
+            for r in rows]
 
 
 def _baselines(text: str) -> tuple[str, ...]:

@@ -8,9 +8,17 @@ Optuna's TPE at the same budget, and returns a :class:`DesignResult`.
 from xai.inverse.api import design
 from xai.inverse.diversity import Diversity
 from xai.inverse.problem import DesignSpace, build_space, check_recipe
-from xai.inverse.result import Design, DesignConfig, DesignResult, MethodScore, strict_json
+from xai.inverse.result import (
+    Design,
+    DesignConfig,
+    DesignResult,
+    MethodScore,
+    PropertyPrediction,
+    Trust,
+    strict_json,
+)
 from xai.inverse.targets import DesignError, Target, TargetError, parse_target
 
 __all__ = ["Design", "DesignConfig", "DesignError", "DesignResult", "DesignSpace", "Diversity",
-           "MethodScore", "Target", "TargetError", "build_space", "check_recipe", "design",
-           "parse_target", "strict_json"]
+           "MethodScore", "PropertyPrediction", "Target", "TargetError", "Trust", "build_space",
+           "check_recipe", "design", "parse_target", "strict_json"]

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from xai.inverse.diversity import diversity, select_designs
-from xai.inverse.evidence import change_shapley, flags, truth_values
+from xai.inverse.evidence import change_shapley, truth_values
 from xai.inverse.problem import DesignSpace, build_space
-from xai.inverse.result import Design, DesignConfig, DesignResult, MethodScore
+from xai.inverse.result import Design, DesignConfig, DesignResult, MethodScore, Trust
 from xai.inverse.scoring import Scorer
 from xai.inverse.search import Archive, run_method
 from xai.inverse.targets import DesignError, Target, check_targets
+from xai.inverse.trust import design_predictions
 
 __all__ = ["design"]
 
@@ -21,6 +22,10 @@ __all__ = ["design"]
 def design(model, dataset, targets: Iterable[Target | str],
            config: DesignConfig | None = None) -> DesignResult:
     """Search recipes for which ``model`` predicts every target, and explain each one.
+
+    Each design states, for every property the model predicts, what ``xai predict`` would: the
+    prediction (an ensemble's members' mean), the conformal interval at the calibrated coverage
+    and the applicability flags of the model's domain (see :mod:`xai.inverse.trust`).
 
     Parameters
     ----------
@@ -55,7 +60,7 @@ def design(model, dataset, targets: Iterable[Target | str],
                         max_ingredients=config.max_ingredients, range_slack=config.range_slack)
     properties = [t.property for t in targets]
 
-    scores, designs, returned_div = [], (), None
+    scores, designs, returned_div, trust = [], (), None, Trust()
     budget = config.budget
     for i, method in enumerate(config.methods):
         scorer = Scorer(model, space, targets, margin=config.margin)
@@ -76,12 +81,14 @@ def design(model, dataset, targets: Iterable[Target | str],
             share_meeting_truth=None if met_truth is None else float(met_truth.mean()),
             candidates_meeting_model=int(archive.evaluation.meets.sum()), diversity=div))
         if i == 0:
-            designs = _evidence(model, space, targets, scorer, archive, chosen, truth, met_truth,
-                                config)
+            designs, trust = _evidence(model, dataset, space, targets, scorer, archive, chosen,
+                                       truth, met_truth, config)
             returned_div = div
+    units = dataset.property_units()
     return DesignResult(
         targets=tuple(targets), designs=designs, diversity=returned_div, methods=tuple(scores),
-        config=config, space=_space_summary(space), seconds=time.perf_counter() - started)
+        config=config, space=_space_summary(space), seconds=time.perf_counter() - started,
+        trust=trust, units={p: units[p] for p in model.properties if p in units})
 
 
 def _meets(targets: list[Target], values: np.ndarray) -> np.ndarray:
@@ -90,18 +97,27 @@ def _meets(targets: list[Target], values: np.ndarray) -> np.ndarray:
     return ((values >= low) & (values <= high)).all(1)
 
 
-def _evidence(model, space: DesignSpace, targets: list[Target], scorer: Scorer, archive: Archive,
-              chosen: np.ndarray, truth: np.ndarray | None, met_truth: np.ndarray | None,
-              config: DesignConfig) -> tuple[Design, ...]:
+def _evidence(model, dataset, space: DesignSpace, targets: list[Target], scorer: Scorer,
+              archive: Archive, chosen: np.ndarray, truth: np.ndarray | None,
+              met_truth: np.ndarray | None, config: DesignConfig
+              ) -> tuple[tuple[Design, ...], Trust]:
     ev = archive.evaluation
     x = archive.x[chosen]
     properties = [t.property for t in targets]
-    predicted = scorer.to_original(ev.z[chosen])
     dist, near = space.nearest_training(x, k=min(config.nearest, len(space.training)))
     width = len(str(len(chosen)))
+    ids = [f"D{r + 1:0{width}d}" for r in range(len(chosen))]
+    recipes = {i: space.recipe(row) for i, row in zip(ids, x, strict=True)}
+    predictions, trust = design_predictions(model, dataset, space, targets, recipes)
+    # the distance of the stated prediction (the one xai predict gives) to each target
+    stated = np.array([[p.value for p in predictions[i][:len(targets)]] for i in ids],
+                      dtype=np.float64).reshape(len(ids), len(targets))  # (N, T)
+    z = np.column_stack([model.encoder.to_standard([p] * len(ids), stated[:, k])
+                         for k, p in enumerate(properties)]) if ids else stated
+    distance = scorer.target_distance(z)
     out = []
-    for r, row in enumerate(chosen):
-        codes, amounts = space.recipe(x[r])
+    for r, design_id in enumerate(ids):
+        codes, amounts = recipes[design_id]
         attribution, changes = None, ()
         if space.start is not None:
             moved = np.flatnonzero(space.changed(x[r][None, :])[0])
@@ -117,18 +133,17 @@ def _evidence(model, space: DesignSpace, targets: list[Target], scorer: Scorer, 
                            for i, p in enumerate(properties)},
             }
         out.append(Design(
-            design_id=f"D{r + 1:0{width}d}", ingredients=tuple(codes), amounts=amounts,
-            predicted=dict(zip(properties, predicted[r].tolist(), strict=True)),
-            target_distance=dict(zip(properties, ev.target_distance[row].tolist(), strict=True)),
-            meets=bool(ev.meets[row]), data_distance=float(ev.data_distance[row]),
+            design_id=design_id, ingredients=tuple(codes), amounts=amounts,
+            predictions=predictions[design_id],
+            target_distance=dict(zip(properties, distance[r].tolist(), strict=True)),
+            data_distance=float(ev.data_distance[chosen[r]]),
             nearest=tuple((space.training_ids[i], float(d))
                           for i, d in zip(near[r], dist[r], strict=True)),
-            flags=tuple(flags(space, x[r], float(ev.data_distance[row]), space.far)),
             changes=changes, attribution=attribution,
             truth=None if truth is None else dict(zip(properties, truth[r].tolist(), strict=True)),
             truth_meets=None if met_truth is None else bool(met_truth[r]),
         ))
-    return tuple(out)
+    return tuple(out), trust
 
 
 def _space_summary(space: DesignSpace) -> dict:
@@ -136,7 +151,7 @@ def _space_summary(space: DesignSpace) -> dict:
         "ingredients": int((~space.banned).sum()), "vocabulary": space.n_vars,
         "total": space.total,
         "balance_ingredient": None if space.balance is None else space.codes[space.balance],
-        "training_recipes": len(space.training), "spacing": space.spacing, "far": space.far,
+        "training_recipes": len(space.training), "spacing": space.spacing,
         "start": space.start_id, "max_changes": space.max_changes,
         "max_ingredients": space.max_ingredients,
     }

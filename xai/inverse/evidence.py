@@ -1,9 +1,9 @@
 """The evidence that comes with each design.
 
-- the model's prediction of every targeted property (original units) and the distance to each
-  target (standardised units, 0 inside);
-- the nearest training recipes (ids and composition distances) and applicability flags: far
-  from the training data, rare ingredients, amounts outside the training ranges;
+- the model's prediction of every property with its interval and applicability flags, as
+  ``xai predict`` states them (:mod:`xai.inverse.trust`), and the distance to each target
+  (standardised units, 0 inside);
+- the nearest training recipes (ids and composition distances);
 - in counterfactual mode, the Shapley attribution of the change from the start recipe: the
   players are the changed ingredients (the balance ingredient is not a player: it takes up what
   the others leave, as under ``balance`` absence in ``xai explain``), the value of a coalition is
@@ -29,7 +29,6 @@ __all__ = ["EXACT_MAX", "change_players", "change_shapley", "coalition_recipes",
 
 EXACT_MAX = 10
 PERMUTATIONS = 64
-RARE = 5  # an ingredient in fewer training recipes than this is flagged rare
 
 
 def change_players(space: DesignSpace, x: np.ndarray) -> np.ndarray:
@@ -106,21 +105,3 @@ def truth_values(truth: dict, space: DesignSpace, x: np.ndarray,
             dense[:, where[c]] += x[:, j]
     return np.column_stack([predict_dense(truth, codes, dense, p) for p in properties])
 
-
-def flags(space: DesignSpace, x: np.ndarray, data_distance: float, far: float) -> list[str]:
-    """Applicability flags of one design ``x`` (V,)."""
-    out = []
-    if data_distance > far:
-        out.append(f"far from the training data (distance {data_distance:.3g} > {far:.3g}, "
-                   "the 95th percentile of training recipes' own nearest-neighbour distance)")
-    present = np.flatnonzero(x > 0)
-    rare = [space.codes[j] for j in present if space.frequency[j] < RARE]
-    if rare:
-        out.append(f"rare ingredients (in fewer than {RARE} training recipes): {rare}")
-    outside = [space.codes[j] for j in present
-               if space.frequency[j] and not (space.training[:, j][space.training[:, j] > 0].min()
-                                              - 1e-9 <= x[j] <=
-                                              space.training[:, j].max() + 1e-9)]
-    if outside:
-        out.append(f"amounts outside the training range: {outside}")
-    return out

@@ -38,8 +38,7 @@ class DesignSpace:
     ``frequency`` the number of training recipes holding the ingredient. ``training`` (M, V) holds
     the training recipes (ids ``training_ids``), ``start`` the start recipe in counterfactual
     mode. ``spacing`` is the median distance of a training recipe to its nearest other one: a
-    design no farther than that from the data is as close as the data are to themselves;
-    ``far`` is the 95th percentile of that distance (beyond it a design is flagged).
+    design no farther than that from the data is as close as the data are to themselves.
     """
 
     codes: tuple[str, ...]
@@ -60,7 +59,6 @@ class DesignSpace:
     start_id: str | None = None
     max_changes: int | None = None
     group_names: tuple[str, ...] = ()
-    far: float = float("inf")
     _features: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -272,19 +270,17 @@ def build_space(
         spacing=0.0, start=start_vec, start_id=start, max_changes=max_changes,
         group_names=tuple(names),
     )
-    spacing, far = _spacing(space)
-    object.__setattr__(space, "spacing", spacing)
-    object.__setattr__(space, "far", far)
+    object.__setattr__(space, "spacing", _spacing(space))
     return space
 
 
-def _spacing(space: DesignSpace, sample: int = 1000) -> tuple[float, float]:
-    """Median and 95th percentile of the distance from a training recipe to its nearest other
-    training recipe (over the first ``sample`` recipes, for speed)."""
+def _spacing(space: DesignSpace, sample: int = 1000) -> float:
+    """Median distance from a training recipe to its nearest other training recipe (over the
+    first ``sample`` recipes, for speed)."""
     if len(space.training) < 2:
-        return 0.0, float("inf")
+        return 0.0
     d, _ = space.nearest_training(space.training[:sample], k=2)
-    return float(np.median(d[:, 1])), float(np.quantile(d[:, 1], 0.95))
+    return float(np.median(d[:, 1]))
 
 
 def check_recipe(space: DesignSpace, x: np.ndarray) -> list[str]:

@@ -1,5 +1,6 @@
-"""Result types of an inverse design: one :class:`Design` per returned recipe, the comparison of
-search methods, and the whole :class:`DesignResult` with its long table and strict JSON."""
+"""Result types of an inverse design: one :class:`Design` per returned recipe with a
+:class:`PropertyPrediction` per property, the comparison of search methods, and the whole
+:class:`DesignResult` with its long tables and strict JSON."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pandas as pd
 from xai.inverse.diversity import Diversity
 from xai.inverse.targets import Target
 
-__all__ = ["Design", "DesignConfig", "DesignResult", "MethodScore", "strict_json"]
+__all__ = ["Design", "DesignConfig", "DesignResult", "MethodScore", "PropertyPrediction",
+           "Trust", "strict_json"]
 
 
 @dataclass(frozen=True)
@@ -55,36 +57,149 @@ class DesignConfig:
 
 
 @dataclass(frozen=True)
+class PropertyPrediction:
+    """What the model says of one property of one design, exactly as ``xai predict`` says it
+    (:func:`models.calibration.predict_table`), in original units.
+
+    ``value`` is the prediction (an ensemble's members' mean), ``spread`` the members'
+    standard deviation (NaN for a single model), ``lower`` / ``upper`` the conformal interval
+    at the model's calibrated coverage (NaN without a calibration; infinite where too few
+    calibration residuals bound it), ``flags`` the applicability flags
+    (:meth:`models.applicability.Domain.flags` tokens) and ``target`` the property's target,
+    or None where it is not targeted.
+    """
+
+    property: str
+    value: float
+    lower: float = math.nan
+    upper: float = math.nan
+    spread: float = math.nan
+    flags: tuple[str, ...] = ()
+    target: Target | None = None
+
+    @property
+    def has_interval(self) -> bool:
+        return not (math.isnan(self.lower) or math.isnan(self.upper))
+
+    @property
+    def interval_reason(self) -> str | None:
+        """Why there is no finite interval, or None when there is one."""
+        if not self.has_interval:
+            return "the model carries no interval calibration"
+        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
+            return ("unbounded: too few calibration residuals of this property for the "
+                    "coverage")
+        return None
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the prediction lies inside the target range (None where not targeted)."""
+        if self.target is None:
+            return None
+        return bool(self.target.low <= self.value <= self.target.high)
+
+    @property
+    def interval_inside_target(self) -> bool | None:
+        """Whether the whole interval lies inside the target range (None where not targeted or
+        without an interval; False for an unbounded one)."""
+        if self.target is None or not self.has_interval:
+            return None
+        return bool(self.target.low <= self.lower and self.upper <= self.target.high)
+
+    def to_dict(self) -> dict:
+        return {
+            "property": self.property, "prediction": self.value, "spread": self.spread,
+            "lower": self.lower, "upper": self.upper, "interval_reason": self.interval_reason,
+            "flags": list(self.flags), "targeted": self.target is not None,
+            "target": None if self.target is None else {"low": self.target.low,
+                                                        "high": self.target.high},
+            "meets_target": self.meets_target,
+            "interval_inside_target": self.interval_inside_target,
+        }
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Where a design's intervals and flags come from.
+
+    ``coverage`` and ``interval_method`` (``split`` or ``cv+``) of the model's conformal
+    calibration, or ``interval_reason`` why there are no intervals; ``flags_source`` is
+    ``"model"`` (the domain stored at training) or ``"training recipes"`` (a model without one:
+    the same domain, fitted here on the design space's training recipes, ``flags_reason``
+    saying so).
+    """
+
+    coverage: float | None = None
+    interval_method: str | None = None
+    interval_reason: str | None = None
+    flags_source: str = "model"
+    flags_reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"intervals": {"coverage": self.coverage, "method": self.interval_method,
+                              "reason": self.interval_reason},
+                "flags": {"source": self.flags_source, "reason": self.flags_reason}}
+
+
+@dataclass(frozen=True)
 class Design:
     """One returned recipe and its evidence.
 
-    ``predicted`` / ``truth`` map each targeted property to its value in original units (truth
-    is None without truth.json); ``target_distance`` to the distance outside its range in
-    standardised units; ``nearest`` lists (training formulation id, distance); ``changes`` lists
-    ``{"ingredient", "start", "design"}`` amounts (counterfactual mode); ``attribution`` holds
-    the Shapley values of the change per property (standardised units), or None.
+    ``predictions`` holds a :class:`PropertyPrediction` for every property the model predicts,
+    the targeted ones first, in target order; ``target_distance`` maps each targeted property
+    to its prediction's distance outside the range in standardised units; ``truth`` to its
+    noise-free value (None without truth.json); ``nearest`` lists (training formulation id,
+    composition distance); ``changes`` lists ``{"ingredient", "start", "design"}`` amounts
+    (counterfactual mode); ``attribution`` holds the Shapley values of the change per property
+    (standardised units), or None.
     """
 
     design_id: str
     ingredients: tuple[str, ...]
     amounts: np.ndarray
-    predicted: dict[str, float]
+    predictions: tuple[PropertyPrediction, ...]
     target_distance: dict[str, float]
-    meets: bool
     data_distance: float
     nearest: tuple[tuple[str, float], ...]
-    flags: tuple[str, ...] = ()
     changes: tuple[dict, ...] = ()
     attribution: dict | None = None
     truth: dict[str, float] | None = None
     truth_meets: bool | None = None
 
+    @property
+    def targeted(self) -> tuple[PropertyPrediction, ...]:
+        return tuple(p for p in self.predictions if p.target is not None)
+
+    @property
+    def predicted(self) -> dict[str, float]:
+        """Targeted property -> prediction (original units)."""
+        return {p.property: p.value for p in self.targeted}
+
+    @property
+    def meets(self) -> bool:
+        """Whether the prediction of every targeted property lies inside its range."""
+        return all(p.meets_target for p in self.targeted)
+
+    @property
+    def intervals_inside(self) -> bool | None:
+        """Whether every targeted property's whole interval lies inside its range (None without
+        intervals)."""
+        inside = [p.interval_inside_target for p in self.targeted]
+        return None if any(i is None for i in inside) else all(inside)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Every applicability flag of the design, over all properties, in first order."""
+        return tuple(dict.fromkeys(f for p in self.predictions for f in p.flags))
+
     def to_dict(self) -> dict:
         return {
             "design_id": self.design_id,
             "recipe": {c: float(a) for c, a in zip(self.ingredients, self.amounts, strict=True)},
-            "predicted": self.predicted, "target_distance": self.target_distance,
-            "meets_targets": self.meets, "data_distance": self.data_distance,
+            "predictions": [p.to_dict() for p in self.predictions],
+            "target_distance": self.target_distance, "meets_targets": self.meets,
+            "intervals_inside_targets": self.intervals_inside,
+            "data_distance": self.data_distance,
             "nearest_training": [{"formulation_id": f, "distance": d} for f, d in self.nearest],
             "flags": list(self.flags), "changes": list(self.changes),
             "attribution": self.attribution, "truth": self.truth,
@@ -116,7 +231,9 @@ class MethodScore:
 
 @dataclass(frozen=True)
 class DesignResult:
-    """Designs returned by the first method, its diversity, and every method's score."""
+    """Designs returned by the first method, its diversity, and every method's score;
+    ``trust`` says where the designs' intervals and flags come from, ``units`` maps properties
+    to their units (properties.csv)."""
 
     targets: tuple[Target, ...]
     designs: tuple[Design, ...]
@@ -125,6 +242,8 @@ class DesignResult:
     config: DesignConfig
     space: dict = field(default_factory=dict)
     seconds: float = math.nan
+    trust: Trust = field(default_factory=Trust)
+    units: dict[str, str] = field(default_factory=dict)
 
     @property
     def feasible(self) -> bool:
@@ -143,6 +262,21 @@ class DesignResult:
                 for c, a in zip(d.ingredients, d.amounts, strict=True)]
         return pd.DataFrame(rows, columns=["formulation_id", "ingredient", "amount"])
 
+    def to_frame(self) -> pd.DataFrame:
+        """Long table, one row per (design, property): ``formulation_id`` (the design id, as
+        in designs.csv), ``property``, ``prediction``, ``spread``, ``lower``, ``upper`` and
+        ``flags`` (``;``-joined) as ``xai predict`` writes them, then ``targeted``,
+        ``target_low``, ``target_high``, ``meets_target`` and ``interval_inside_target``."""
+        rows = [(d.design_id, p.property, p.value, p.spread, p.lower, p.upper,
+                 ";".join(p.flags), p.target is not None,
+                 math.nan if p.target is None else p.target.low,
+                 math.nan if p.target is None else p.target.high,
+                 p.meets_target, p.interval_inside_target)
+                for d in self.designs for p in d.predictions]
+        return pd.DataFrame(rows, columns=[
+            "formulation_id", "property", "prediction", "spread", "lower", "upper", "flags",
+            "targeted", "target_low", "target_high", "meets_target", "interval_inside_target"])
+
     def to_dict(self) -> dict:
         return {
             "targets": [t.to_dict() for t in self.targets],
@@ -153,6 +287,8 @@ class DesignResult:
             "settings": self.config.to_dict(),
             "space": self.space,
             "seconds": self.seconds,
+            **self.trust.to_dict(),
+            "units": self.units,
         }
 
 

@@ -4,15 +4,22 @@ Thousands of candidates go through the Mixer in one forward call per chunk: the 
 matrix is turned straight into padded id / amount / mask tensors (no per-recipe Python), and
 every targeted property is predicted in the same batch. Every call is counted, so a search's
 budget is the number of candidate recipes scored.
+
+The prediction is the one ``xai predict`` states (:func:`models.calibration.predict_table`):
+the model's Mixer, or for a cross-fitted ensemble the mean of its members in standardised
+units (the point its conformal interval is built around), so a design is searched, judged
+against its targets and reported on one and the same number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 import numpy as np
 import torch
 
+from models.modes import evaluation
 from xai.inverse.problem import DesignSpace, Evaluation
 from xai.inverse.targets import Target
 
@@ -66,26 +73,26 @@ class Scorer:
         recipes ``x`` (N, V); not counted against the budget."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         properties = list(properties or [t.property for t in self.targets])
-        enc, mixer = self.model.encoder, self.model.mixer
+        enc = self.model.encoder
+        ensemble = getattr(self.model, "ensemble", None)
+        mixers = list(ensemble.mixers) if ensemble is not None else [self.model.mixer]
         codes = np.array([enc.ingredient_id(c) for c in self.space.codes], dtype=np.int64)
         prop_ids = np.array([enc.property_id(p) for p in properties], dtype=np.int64)
         out = np.empty((len(x), len(properties)))
-        was_training = mixer.training
-        mixer.eval()
-        try:
-            with torch.inference_mode():
-                for s in range(0, len(x), self.chunk):
-                    block = x[s:s + self.chunk]
-                    ids, amounts, mask = self._tensors(block, codes, enc.amount_scale)
-                    n, P = len(block), len(properties)
-                    pred = mixer(
-                        torch.from_numpy(np.repeat(prop_ids[None, :], n, 0).reshape(-1)),
+        with ExitStack() as stack:
+            for m in mixers:
+                stack.enter_context(evaluation(m))
+            stack.enter_context(torch.inference_mode())
+            for s in range(0, len(x), self.chunk):
+                block = x[s:s + self.chunk]
+                ids, amounts, mask = self._tensors(block, codes, enc.amount_scale)
+                n, P = len(block), len(properties)
+                args = (torch.from_numpy(np.repeat(prop_ids[None, :], n, 0).reshape(-1)),
                         ids.repeat_interleave(P, 0), amounts.repeat_interleave(P, 0),
-                        mask.repeat_interleave(P, 0),
-                    )  # (n * P,) ordered recipe-major
-                    out[s:s + n] = pred.double().numpy().reshape(n, P)
-        finally:
-            mixer.train(was_training)
+                        mask.repeat_interleave(P, 0))
+                # (K, n * P) ordered recipe-major; the members' mean, as predict_table takes it
+                pred = np.stack([m(*args).double().numpy() for m in mixers]).mean(0)
+                out[s:s + n] = pred.reshape(n, P)
         return out
 
     @staticmethod
@@ -99,6 +106,12 @@ class Scorer:
         return (torch.from_numpy(ids), torch.from_numpy(amounts.astype(np.float32)),
                 torch.from_numpy(mask))
 
+    def target_distance(self, z: np.ndarray) -> np.ndarray:
+        """(N, T) how far standardised predictions ``z`` (N, T) lie outside the full target
+        ranges (0 inside)."""
+        low, high = self.bounds
+        return np.clip(low - z, 0, None) + np.clip(z - high, 0, None)
+
     def evaluate(self, x: np.ndarray, *, count: bool = True) -> Evaluation:
         """Score candidates ``x`` (N, V); counted against the budget unless ``count=False``."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
@@ -107,7 +120,7 @@ class Scorer:
         z = self.predict_z(x)
         low, high = self.bounds
         s_low, s_high = self.search_bounds()
-        target = np.clip(low - z, 0, None) + np.clip(z - high, 0, None)
+        target = self.target_distance(z)
         search = (np.clip(s_low - z, 0, None) + np.clip(z - s_high, 0, None)).sum(1)
         data, _ = self.space.nearest_training(x, k=1)
         changes = (self.space.change_size(x) if self.space.start is not None
