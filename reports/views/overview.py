@@ -157,7 +157,26 @@ def accuracy_section(accuracy: dict, transforms: dict[str, str],
     elif "baselines" not in accuracy:
         blocks.append(text("Baselines were not fitted for this report.", "note"))
     blocks.append(interval_coverage(accuracy.get("conformal")))
+    if accuracy.get("by_rarest_ingredient"):
+        blocks.append(error_by_rarest(accuracy["by_rarest_ingredient"], units))
     return section("accuracy", title, reading, blocks)
+
+
+def error_by_rarest(by_rarest: dict, units: dict[str, str]) -> dict:
+    """Test RMSE by how many training recipes held a recipe's rarest ingredient."""
+    bins = by_rarest["bins"]
+    rows = []
+    for prop, groups in sorted(by_rarest["properties"].items()):
+        cells = [f"{num(g['rmse'])} ({count(g['n'])})" if g["n"] else "\u2013"
+                 for g in groups]
+        rows.append((prop, units.get(prop) or "\u2013", *cells))
+    return table(["property", "unit", *(f"rarest seen {b}" for b in bins)], rows,
+                 caption="Test RMSE (n) by how many training recipes held the recipe's rarest "
+                         "ingredient",
+                 note=f"Counted in {by_rarest.get('counted_in', 'the training recipes')}. "
+                      "Errors in each property's unit; an error that grows to the left is the "
+                      "model's uncertainty about rarely seen ingredients.",
+                 numeric=tuple(range(2, 2 + len(bins))))
 
 
 def interval_coverage(conformal: dict | None) -> dict:
@@ -169,7 +188,9 @@ def interval_coverage(conformal: dict | None) -> dict:
     rows = [(prop, n_cell(e.get("n")), pct(nominal), pct(e.get("coverage"), 1),
              num(e.get("median_width")))
             for prop, e in sorted(conformal["properties"].items())]
-    method = {"cv+": "CV+ from the cross-fitted ensemble's out-of-fold residuals",
+    method = {"cv": "the members' mean plus or minus a quantile of the cross-fitted ensemble's "
+                    "out-of-fold residuals",
+              "cv+": "CV+ from the cross-fitted ensemble's out-of-fold residuals",
               "split": "split-conformal on the validation recipes"}.get(
         conformal.get("method"), str(conformal.get("method") or ""))
     return table(["property", "n", "nominal", "coverage", "median width (model units)"], rows,
