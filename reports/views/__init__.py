@@ -31,7 +31,7 @@ def build_view(results: dict) -> dict:
     units = {"property": data.get("property_units") or {},
              "amount": data.get("amount_unit") or ""}
     pages = review_pages(results.get("review", {}), palette, units,
-                         results.get("expert_review"))
+                         results.get("expert_review"), stability=results.get("stability"))
     sections = [
         data_section(data, palette),
         accuracy_section(results.get("accuracy", {}), data.get("property_transforms", {}),

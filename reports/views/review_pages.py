@@ -19,6 +19,7 @@ from reports.views.common import (
     table,
     text,
 )
+from reports.views.stability import stability_marks, stable_cell
 
 FOLDER = "review"
 
@@ -30,23 +31,26 @@ def page_name(index: int, formulation_id: str) -> str:
 
 
 def review_pages(review: dict, palette: Palette, units: dict | None = None,
-                 expert: dict | None = None) -> list[dict]:
+                 expert: dict | None = None, *, stability: dict | None = None) -> list[dict]:
     """One page view per review formulation: ``{href, formulation_id, n_ingredients,
     properties, n_flags, n_verdicts, section}``.
 
     ``units`` holds ``property`` (name -> unit) and ``amount`` (the amount unit); ``expert`` is
-    the results' ``expert_review`` entry, whose verdicts are shown beside their attributions.
+    the results' ``expert_review`` entry, whose verdicts are shown beside their attributions;
+    ``stability`` the results' ``stability`` entry, whose marks (is this ingredient's Shapley
+    value stable across ensemble members?) stand beside the attributions of an ensemble.
     """
     units = units or {}
     verdicts = {}
     for v in (expert or {}).get("verdicts") or []:
         verdicts[(v["formulation_id"], v["property"], v["ingredient"])] = v
-    return [_page(index, entry, palette, review, units, verdicts)
+    marks = stability_marks(stability)
+    return [_page(index, entry, palette, review, units, verdicts, marks)
             for index, entry in enumerate(review.get("cases", []))]
 
 
 def _page(index: int, entry: dict, palette: Palette, review: dict, units: dict,
-          verdicts: dict) -> dict:
+          verdicts: dict, marks: dict) -> dict:
     fid = entry["formulation_id"]
     recipe = entry["recipe"]
     balance = entry.get("balance_ingredient")
@@ -75,7 +79,7 @@ def _page(index: int, entry: dict, palette: Palette, review: dict, units: dict,
     n_flags = n_verdicts = 0
     for prop in entry["properties"]:
         prop_blocks, flags, judged = _property_blocks(fid, prop, palette, review, units,
-                                                      verdicts)
+                                                      verdicts, marks)
         n_flags += flags
         n_verdicts += judged
         blocks.extend(prop_blocks)
@@ -105,7 +109,7 @@ def original(value, conversion: dict | None, unit: str) -> str:
 
 
 def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units: dict,
-                     verdicts: dict) -> tuple[list[dict], int, int]:
+                     verdicts: dict, marks: dict) -> tuple[list[dict], int, int]:
     rows, flags, judged = [], 0, 0
     name = prop["property"]
     unit = (units.get("property") or {}).get(name, "")
@@ -131,6 +135,8 @@ def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units
             cell("no attribution (balance ingredient)" if none else "; ".join(r["flags"]),
                  cls="bad" if flagged else "note" if none else ""),
         ]
+        if marks:
+            row.append(stable_cell(marks, name, r["ingredient"]))
         if shown_verdicts:
             v = verdicts.get((fid, name, r["ingredient"]))
             judged += v is not None
@@ -147,6 +153,8 @@ def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units
     columns = ["ingredient", "group", f"amount ({amount_unit})", "IG (model units)",
                "Shapley (model units)", original_head, "IG rank", "Shapley rank",
                "methods disagree"]
+    if marks:
+        columns.append("Shapley across ensemble members")
     if shown_verdicts:
         columns += ["expert verdict", "comment"]
     players = [r for r in prop["ingredients"] if r["shapley"] is not None or r["ig"] is not None]

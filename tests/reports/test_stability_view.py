@@ -145,3 +145,25 @@ def test_without_an_ensemble_the_report_says_why(tiny_audit):
                for t in texts)
     table = _table(section, "Leading ingredients' mean effect in original units")
     assert {r[-1]["text"] for r in table["rows"]} == {"\u2013"}
+
+
+def test_review_pages_mark_each_attribution_of_an_ensemble(tiny_audit):
+    from reports.views.review_pages import review_pages
+
+    results = copy.deepcopy(tiny_audit.results)
+    case = results["review"]["cases"][0]
+    prop = case["properties"][0]["property"]
+    name = next(r["ingredient"] for r in case["properties"][0]["ingredients"]
+                if r["shapley"] is not None)
+    palette = build_palette({}, {})
+    plain = review_pages(results["review"], palette)[0]["section"]
+    assert not any("Shapley across ensemble members" in b.get("columns", [])
+                   for b in plain["blocks"])
+    for agree, mark in ((True, "stable"), (False, "unstable")):
+        page = review_pages(results["review"], palette,
+                            stability=stability(prop, name, agree))[0]["section"]
+        table = next(b for b in page["blocks"] if b["kind"] == "table"
+                     and "Shapley across ensemble members" in b["columns"])
+        column = table["columns"].index("Shapley across ensemble members")
+        row = next(r for r in table["rows"] if r[0]["text"] == name)
+        assert row[column]["text"] == mark
