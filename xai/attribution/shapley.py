@@ -109,9 +109,8 @@ def shapley_values(
         rows = np.flatnonzero(~exact)
         rngs = {int(r): case_rng(seed, cases.formulation_ids[r], cases.properties[r])
                 for r in rows}
-        estimator = _kernel if sampler == "kernel" else _sampled
-        sampled = estimator(game, slots, rows, T, n_permutations, rngs, batch_size, bar.update,
-                            target_std_error)
+        sampled = _sampled(sampler, game, slots, rows, T, n_permutations, rngs, batch_size,
+                           bar.update, target_std_error)
         drawn = np.zeros(N, dtype=np.int64)
         for r, estimate in sampled.items():
             values[r, slots[r]], std_errors[r, slots[r]] = estimate.values, estimate.std_errors
@@ -215,6 +214,7 @@ class _Estimate:
 
 
 def _sampled(
+    sampler: str,
     game: Game,
     slots: list[np.ndarray],
     rows: np.ndarray,
@@ -224,49 +224,27 @@ def _sampled(
     batch_size: int,
     on_done,
     target_std_error: float | None = None,
-) -> dict[int, _Estimate]:
-    """Antithetic permutation estimates per row: all ``n_permutations`` at once, or in rounds
-    that double the permutations of the rows whose standard errors are still above target.
-    ``rngs[r]`` is row r's generator; every round draws from it."""
+) -> dict[int, _Estimate | KernelEstimate]:
+    """Sampled estimates per row with ``n_permutations`` permutations' worth of model
+    evaluations (antithetic permutations, or ``n_permutations * (n - 1)`` KernelSHAP
+    coalitions): all at once, or in rounds that double the budget of the rows whose standard
+    errors are still above target. ``rngs[r]`` is row r's generator; every round draws from
+    it."""
+
+    def draw(todo, count: int, earlier: dict, done) -> dict:
+        if sampler == "kernel":
+            return kernel_estimates(game, slots, todo, width, lambda n: count * (n - 1), rngs,
+                                    batch_size, done, more=earlier)
+        fresh = _draw(game, slots, todo, width, count, rngs, batch_size, done, ends=earlier)
+        return {r: earlier[r].more(e) if r in earlier else e for r, e in fresh.items()}
+
     if target_std_error is None:
-        return _draw(game, slots, rows, width, n_permutations, rngs, batch_size, on_done)
-    out: dict[int, _Estimate] = {}
+        return draw(rows, n_permutations, {}, on_done)
+    out: dict = {}
     todo, drawn = list(rows), 0
     while todo:
         step = min(max(drawn, FIRST_ROUND), n_permutations - drawn)
-        for r, estimate in _draw(game, slots, todo, width, step, rngs, batch_size,
-                                 lambda _: None, ends=out).items():
-            out[r] = out[r].more(estimate) if r in out else estimate
-        drawn += step
-        done = {r for r in todo if drawn >= n_permutations or np.all(
-            out[r].std_errors <= target_std_error * abs(out[r].full - out[r].empty))}
-        on_done(len(done))
-        todo = [r for r in todo if r not in done]
-    return out
-
-
-def _kernel(
-    game: Game,
-    slots: list[np.ndarray],
-    rows: np.ndarray,
-    width: int,
-    n_permutations: int,
-    rngs: dict[int, np.random.Generator],
-    batch_size: int,
-    on_done,
-    target_std_error: float | None = None,
-) -> dict[int, KernelEstimate]:
-    """KernelSHAP estimates per row with ``n_permutations * (n - 1)`` coalitions, at once or
-    in rounds that double the coalitions of the rows whose standard errors are above target."""
-    if target_std_error is None:
-        return kernel_estimates(game, slots, rows, width, lambda n: n_permutations * (n - 1),
-                                rngs, batch_size, on_done)
-    out: dict[int, KernelEstimate] = {}
-    todo, drawn = list(rows), 0
-    while todo:
-        step = min(max(drawn, FIRST_ROUND), n_permutations - drawn)
-        out.update(kernel_estimates(game, slots, todo, width, lambda n, k=step: k * (n - 1),
-                                    rngs, batch_size, lambda _: None, more=out))
+        out.update(draw(todo, step, out, lambda _: None))
         drawn += step
         done = {r for r in todo if drawn >= n_permutations or np.all(
             out[r].std_errors <= target_std_error * abs(out[r].full - out[r].empty))}
