@@ -42,8 +42,11 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scheduler():
+    # one thread per worker whatever an earlier command left in this process's environment
+    one = dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address=None,
+                                  env=one) as cluster:
         yield cluster.scheduler_address
 
 
@@ -63,8 +66,22 @@ def test_predict_with_jobs_and_scheduler_writes_the_same_file(trained, scheduler
     assert outputs["dask"] == outputs["one"]
 
 
+@pytest.fixture
+def one_thread():
+    """This process computes on one thread, torch and BLAS, as each worker does (bit-identical
+    sums need the same thread counts; an earlier test's ``main()`` may have left more)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):  # BLAS too: the KernelSHAP solves run in numpy
+        yield
+    torch.set_num_threads(before)
+
+
 def test_explain_with_jobs_and_scheduler_writes_the_same_attributions(trained, scheduler,
-                                                                      monkeypatch):
+                                                                      monkeypatch, one_thread):
     import xai.runs.distributed as d
 
     monkeypatch.setattr(d, "CHUNK_CASES", 7)  # several chunks of the cases
@@ -93,25 +110,15 @@ def test_explain_with_jobs_and_scheduler_writes_the_same_attributions(trained, s
 
 
 def test_predict_keeps_intervals_flags_and_unseen_ingredients_on_workers(tmp_path, scheduler,
-                                                                         monkeypatch, tiny_toml):
+                                                                         monkeypatch,
+                                                                         unseen_setup):
     """An ensemble's spread, intervals and flags, and an unseen ingredient the folder
     describes (the workers load the extended model), are the same on workers as here."""
     import xai.runs.distributed as d
     from xai.commands.cli import main
 
     monkeypatch.setattr(d, "PREDICT_BATCH", 16)
-    data, model = tmp_path / "data", tmp_path / "model"
-    (tmp_path / "tiny.toml").write_text(tiny_toml(seed=0))
-    assert main(["synth", "--regime", "small", "--formulations", "80", "--out", str(data),
-                 "--quiet"]) == 0
-    assert main(["train", "--data", str(data), "--out", str(model), "--config",
-                 str(tmp_path / "tiny.toml"), "--ensemble", "2", "--quiet"]) == 0
-    new = tmp_path / "new"
-    new.mkdir()
-    pd.DataFrame({"formulation_id": ["N1", "N1", "N2"], "ingredient": ["C000", "NEW", "C000"],
-                  "amount": [70.0, 30.0, 100.0]}).to_csv(new / "formulations.csv", index=False)
-    pd.DataFrame({"ingredient": ["NEW"], "group": ["ester"], "d1": [0.3], "d2": [""],
-                  "d3": [1.0]}).to_csv(new / "ingredients.csv", index=False)
+    data, model, new = unseen_setup
     for folder in (data, new):
         outputs = {}
         for name, extra in (("one", []), ("jobs", ["--jobs", "2"]),

@@ -44,19 +44,8 @@ def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys, tiny_t
 
 
 def test_an_unseen_ingredient_with_descriptors_is_predicted_and_flagged(tmp_path, capsys,
-                                                                       tiny_toml):
-    data, model = tmp_path / "data", tmp_path / "model"
-    (tmp_path / "tiny.toml").write_text(tiny_toml(seed=0))
-    assert main(["synth", "--regime", "small", "--formulations", "80", "--out", str(data),
-                 "--quiet"]) == 0
-    assert main(["train", "--data", str(data), "--out", str(model), "--config",
-                 str(tmp_path / "tiny.toml"), "--ensemble", "2", "--quiet"]) == 0
-    new = tmp_path / "new"
-    new.mkdir()
-    pd.DataFrame({"formulation_id": ["N1", "N1", "N2"], "ingredient": ["C000", "NEW", "C000"],
-                  "amount": [70.0, 30.0, 100.0]}).to_csv(new / "formulations.csv", index=False)
-    pd.DataFrame({"ingredient": ["NEW"], "group": ["ester"], "d1": [0.3], "d2": [""],
-                  "d3": [1.0]}).to_csv(new / "ingredients.csv", index=False)
+                                                                       unseen_setup):
+    data, model, new = unseen_setup
     out = tmp_path / "pred.csv"
     assert main(["predict", "--model", str(model), "--data", str(new), "--out", str(out),
                  "--quiet"]) == 0
