@@ -21,12 +21,14 @@ from xai.attribution.constants import FIRST_ROUND
 HERE = Path(__file__).resolve().parent
 CPU_RESULTS = HERE / "results-cpu.json"
 GPU_RESULTS = HERE / "results-gpu.json"
+SCALE_RESULTS = HERE / "results-scale.json"  # make bench-scale: the report at 500,000 recipes
 OUTPUT = HERE.parent / "BENCHMARKS.md"
 
 
-def render(results: dict, gpu: dict | None = None) -> str:
-    """The whole page as Markdown; every figure is read from ``results`` / ``gpu``."""
-    verdicts = check_targets(results)
+def render(results: dict, gpu: dict | None = None, large: dict | None = None) -> str:
+    """The whole page as Markdown; every figure is read from ``results`` / ``gpu`` and, for
+    the sizes ``results`` did not run, from ``large`` (``make bench-scale``'s results)."""
+    verdicts = check_targets(with_large_sizes(results, large))
     parts = [_header(results), _targets(verdicts)]
     if "shapley" in results:
         parts.append(_shapley(results["shapley"]))
@@ -36,6 +38,9 @@ def render(results: dict, gpu: dict | None = None) -> str:
         parts.append(_training(results["training"], "## 3. Training"))
     if "scale" in results:
         parts.append(_scale(results["scale"]))
+    if large and "scale" in large:
+        parts.append(_scale(large["scale"], "### 4b. Scale, `make bench-scale` (written by "
+                                            f"`{large.get('command', '')}`)"))
     parts.append(_gpu(gpu))
     if "startup" in results:
         parts.append(_startup(results["startup"]))
@@ -291,10 +296,19 @@ def _training(t: dict, title: str) -> str:
     return "\n".join(out)
 
 
-def _scale(s: dict) -> str:
+def with_large_sizes(results: dict, large: dict | None) -> dict:
+    """``results`` whose scale sizes gain those only ``large`` ran (for the targets)."""
+    if not large or "scale" not in large:
+        return results
+    scale = dict(results.get("scale") or large["scale"])
+    scale["sizes"] = {**large["scale"]["sizes"], **(results.get("scale") or {}).get("sizes", {})}
+    return {**results, "scale": scale}
+
+
+def _scale(s: dict, title: str = "## 4. Scale") -> str:
     extra = " ".join(s["config"].get("report_args", ()))
     runner = s["runner"] + (f" with `{extra}`" if extra else "")
-    out = ["## 4. Scale", "", f"Runner: {runner}. Each size: synthetic data without "
+    out = [title, "", f"Runner: {runner}. Each size: synthetic data without "
            "two properties (10 left), a model trained for "
            f"{s['config']['train_epochs']} epoch(s) with `xai train`, then the report in a "
            "fresh process (peak RSS from `getrusage`). One run per size.", "",
@@ -439,7 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no {CPU_RESULTS}: run `python -m bench.run` first", file=sys.stderr)
         return 1
     gpu = json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None
-    OUTPUT.write_text(render(json.loads(CPU_RESULTS.read_text()), gpu))
+    large = json.loads(SCALE_RESULTS.read_text()) if SCALE_RESULTS.exists() else None
+    OUTPUT.write_text(render(json.loads(CPU_RESULTS.read_text()), gpu, large))
     print(f"wrote {OUTPUT}")
     return 0
 

@@ -33,7 +33,7 @@ from bench.contention import run_contention
 from bench.fixture import bench_model, model_folder, recipe_pool
 from bench.ig import device_available, run_ig
 from bench.machine import describe_machine, load_average, wait_for_quiet
-from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, render
+from bench.markdown import CPU_RESULTS, GPU_RESULTS, OUTPUT, SCALE_RESULTS, render
 from bench.partitioned import run_partitioned
 from bench.scale import run_scale
 from bench.shapley import run_shapley
@@ -154,8 +154,13 @@ def _save(results: dict, args: argparse.Namespace, settings: presets.Settings,
     out = args.out or (OUTPUT if reference else
                        Path(tempfile.gettempdir()) / f"BENCHMARKS-{settings.mode}.md")
     gpu = json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None
-    _write(out, render(results, gpu))
+    large = json.loads(SCALE_RESULTS.read_text()) if SCALE_RESULTS.exists() else None
+    _write(out, render(results, gpu, None if settings.mode == "scale" else large))
     print(f"wrote {out}")
+    if settings.mode == "scale" and args.json == SCALE_RESULTS and CPU_RESULTS.exists():
+        # the reference page gains the large sizes
+        _write(OUTPUT, render(json.loads(CPU_RESULTS.read_text()), gpu, results))
+        print(f"wrote {OUTPUT}")
 
 
 def _write(path: Path, text: str) -> None:
