@@ -120,7 +120,8 @@ def test_attribution_frame_lines_up(mixer, cases):
 
 
 def test_attribution_diagnostics_are_sliced(mixer, cases):
-    shap = shapley_values(mixer, cases, exact_max=4, n_permutations=8, seed=0)
+    shap = shapley_values(mixer, cases, exact_max=4, n_permutations=8, seed=0,
+                          sampler="permutation")
     assert shap.exact.tolist() == [True, False, True, False, True]
     part = shap[[1, 2]]
     assert part.exact.tolist() == [False, True]
@@ -128,7 +129,9 @@ def test_attribution_diagnostics_are_sliced(mixer, cases):
     assert part.permutations.tolist() == shap.permutations[[1, 2]].tolist()
     np.testing.assert_allclose(part.max_std_error, shap.max_std_error[[1, 2]])
     assert part.n_steps is None and part.settings == shap.settings
-    assert set(shap.diagnostics()) == {"exact", "permutations", "n_players", "max_std_error"}
+    assert part.coalitions.tolist() == shap.coalitions[[1, 2]].tolist()
+    assert set(shap.diagnostics()) == {"exact", "permutations", "coalitions", "n_players",
+                                       "max_std_error"}
     ig = integrated_gradients(mixer, cases, max_steps=32)
     assert set(ig.diagnostics()) == {"n_steps", "converged", "delta"}
     np.testing.assert_allclose(ig[3:].delta, ig.delta[3:])

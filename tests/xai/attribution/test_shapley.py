@@ -227,7 +227,8 @@ def test_kernel_sampler_enumerates_where_its_budget_covers_every_coalition():
     result = shapley_values(mixer, cases, exact_max=0, n_permutations=64)
     assert result.exact.tolist() == [True, False]  # 64 x 5 > 2^6, 64 x 11 < 2^12
     exact = shapley_values(mixer, cases.select([0]))
-    np.testing.assert_allclose(result.values[0, :6], exact.values[0, :6], atol=1e-12)
+    # float32 model: coalitions batched with another case's may round differently
+    np.testing.assert_allclose(result.values[0, :6], exact.values[0, :6], atol=1e-6)
 
 
 def test_kernel_sampler_to_a_target_standard_error_is_seeded():
