@@ -83,7 +83,7 @@ def write_scale_data(folder: Path, n_formulations: int, *, seed: int = 0) -> dic
 
 def report_command() -> dict:
     """How to run a report: the registered ``xai report`` command, or this module's stand-in."""
-    from xai.commands.cli import COMMANDS, build_parser
+    from xai.cli import COMMANDS, build_parser
 
     if "report" in COMMANDS:
         options = _report_options(build_parser())

@@ -43,7 +43,7 @@ HOSTILE_PROPERTY = '"><img src=x onerror=alert(1)>'
 def small_demo(tmp_path_factory):
     """``xai demo --quick`` on 300 recipes and a few epochs: data, model and report folders
     (read-only: copy the report before changing it)."""
-    from xai.commands.cli import main
+    from xai.cli import main
 
     out = tmp_path_factory.mktemp("demo") / "demo"
     assert main(["demo", "--out", str(out), "--formulations", "300", "--epochs", "6",
@@ -58,7 +58,7 @@ def hostile_report(tiny_data_dir, tmp_path_factory):
     import pandas as pd
 
     from models.checkpoint import save_model
-    from xai.commands.cli import main
+    from xai.cli import main
 
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"

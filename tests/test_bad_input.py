@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from models.data import load_dataset
 from models.outputs import write_marker
-from xai.commands.cli import main
+from xai.cli import main
 
 # ----------------------------------------------------------------------- the corpus itself
 

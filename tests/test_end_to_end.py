@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xai.commands.cli import main
+from xai.cli import main
 
 SCHEMA = Path(__file__).parent.parent / "reports" / "schema" / "results.schema.json"
-CLI = [sys.executable, "-c", "import sys; from xai.commands.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from xai.cli import main; sys.exit(main())"]
 
 
 def _size(folder: Path) -> int:

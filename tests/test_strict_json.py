@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models.io import dumps_json, strict_json, write_json
-from xai.commands.cli import main
+from xai.cli import main
 
 TINY_CONFIG = """
 [model]

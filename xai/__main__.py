@@ -2,6 +2,6 @@
 
 import sys
 
-from xai.commands.cli import main
+from xai.cli import main
 
 sys.exit(main())

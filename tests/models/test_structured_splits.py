@@ -10,7 +10,7 @@ import pytest
 
 from models.baselines import BASELINES
 from models.structured_splits import structured_splits
-from xai.commands.cli import main
+from xai.cli import main
 
 
 def test_leaving_ingredients_out_keeps_them_out_of_training(tiny_dataset):

@@ -23,7 +23,7 @@ def test_the_command_line_sets_every_pool(tmp_path):
     code = (
         "import os, sys, torch\n"
         "from threadpoolctl import threadpool_info\n"
-        "from xai.commands.cli import main\n"
+        "from xai.cli import main\n"
         f"assert main(['synth', '--threads', '1', '--quiet', '--formulations', '30', "
         f"'--out', {str(tmp_path / 'data')!r}]) == 0\n"
         "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
@@ -35,7 +35,7 @@ def test_the_command_line_sets_every_pool(tmp_path):
 
 
 def test_threads_must_be_positive(capsys):
-    from xai.commands.cli import main
+    from xai.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["synth", "--threads", "0", "--out", "x"])

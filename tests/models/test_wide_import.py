@@ -14,7 +14,7 @@ from models.wide_import import (
     read_wide,
     write_contract,
 )
-from xai.commands.cli import main
+from xai.cli import main
 
 
 def _long(seed: int = 0, n: int = 12):

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from models.checkpoint import load_model
     from models.data import load_dataset
     from models.io import atomic_folder, safe_for_spreadsheets
-    from reports.design_page import render_design_page
+    from xai.cli import draw_design_page
     from xai.inverse import DesignConfig, DesignError, design, strict_json
 
     baselines = _baselines(args.baselines)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         summary["settings"].update(model=str(args.model), data=str(args.data))
         text = strict_json(summary)
         (tmp / "design.json").write_text(text + "\n")
-        page = render_design_page(json.loads(text))
+        page = draw_design_page(json.loads(text))
         (tmp / "design.html").write_text(page, encoding="utf-8")
     print(format_summary(result))
     if not args.quiet:

@@ -104,7 +104,7 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
     """Audit ``model`` on ``dataset`` and write the report folder ``out`` atomically; returns
     the path of its ``index.html``."""
     from models.io import write_json
-    from reports import write_report
+    from xai.cli import draw_report
     from xai.runs.audit import run_audit
     from xai.runs.review import REVIEW_FILE, ReviewError, fold_review, load_review
 
@@ -131,7 +131,7 @@ def write_report_folder(model, dataset, out: Path, *, model_dir: Path | None,
             say(f"pausing {pause:g} s before replacing {out}")
             time.sleep(pause)
 
-    index = write_report(audit, out, before_replace=before_replace)
+    index = draw_report(audit, out, before_replace=before_replace)
     for problem in results.get("problems", []):
         print(f"warning: {problem}", file=sys.stderr)
     return index

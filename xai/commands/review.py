@@ -72,9 +72,7 @@ def run_import(args: argparse.Namespace) -> int:
 def show_verdicts(report: Path) -> None:
     """Fold the verdicts stored in ``report`` into its results and redraw its pages, so each
     review page shows every verdict and comment beside its attribution."""
-    from models.io import atomic_file
-    from reports.render import write_report
-    from reports.writer import results_json
+    from xai.cli import redraw_report
     from xai.runs.review import fold_review, load_review, read_results
 
     record = load_review(report)
@@ -82,9 +80,7 @@ def show_verdicts(report: Path) -> None:
         return
     results = read_results(report)
     results["expert_review"] = fold_review(record, results)
-    with atomic_file(report / "results.json") as tmp:
-        tmp.write_text(results_json(results), encoding="utf-8")
-    write_report(results, report)
+    redraw_report(results, report)
 
 
 def pct(share: float | None) -> str:

@@ -13,7 +13,7 @@ def unseen_setup(tmp_path, tiny_toml) -> tuple[Path, Path, Path]:
     """``(data, model, new)``: 80 small-regime recipes, a 2-member ensemble trained on them with
     descriptors, and a folder with recipes N1 (C000 and the unseen NEW) and N2 (C000 alone)
     whose ingredients.csv describes NEW (no measurements; the folder may be changed)."""
-    from xai.commands.cli import main
+    from xai.cli import main
 
     data, model = tmp_path / "data", tmp_path / "model"
     (tmp_path / "tiny.toml").write_text(tiny_toml(seed=0))

@@ -1,4 +1,4 @@
-"""The stage-1 commands, run as a user runs them (through ``xai.commands.cli.main``)."""
+"""The stage-1 commands, run as a user runs them (through ``xai.cli.main``)."""
 
 import filecmp
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from xai.commands.cli import COMMANDS, main
+from xai.cli import COMMANDS, main
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ HEAVY = ("torch", "pandas", "scipy", "optuna", "sklearn", "matplotlib")
 
 def test_building_the_parser_imports_no_numerical_stack():
     code = ("import sys\n"
-            "from xai.commands.cli import build_parser\n"
+            "from xai.cli import build_parser\n"
             "build_parser()\n"
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -104,7 +104,7 @@ def test_building_the_parser_imports_no_numerical_stack():
                                      ("experiment", "cv"), ("review", "export")])
 def test_every_help_exits_0_without_the_numerical_stack(command):
     code = ("import sys\n"
-            "from xai.commands.cli import main\n"
+            "from xai.cli import main\n"
             "try:\n"
             f"    main({[*command, '--help']!r})\n"
             "except SystemExit as done:\n"

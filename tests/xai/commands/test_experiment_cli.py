@@ -7,7 +7,7 @@ import json
 import pytest
 
 from models.config import load_config
-from xai.commands import cli
+from xai import cli
 
 GRID_SPACE = """
 [model]

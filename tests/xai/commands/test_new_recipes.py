@@ -12,7 +12,7 @@ from models.checkpoint import load_model
 from models.data import load_dataset
 from models.fingerprint import ALL_FORMULATIONS, TEST_SPLIT, analysis_scope, is_training_data
 from models.synth import generate, write_dataset
-from xai.commands.cli import main
+from xai.cli import main
 
 FAST_EXPLAIN = ["--exact-max", "6", "--permutations", "4", "--quiet"]
 

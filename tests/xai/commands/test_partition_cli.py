@@ -115,7 +115,7 @@ def test_predict_keeps_intervals_flags_and_unseen_ingredients_on_workers(tmp_pat
     """An ensemble's spread, intervals and flags, and an unseen ingredient the folder
     describes (the workers load the extended model), are the same on workers as here."""
     import xai.runs.distributed as d
-    from xai.commands.cli import main
+    from xai.cli import main
 
     monkeypatch.setattr(d, "PREDICT_BATCH", 16)
     data, model, new = unseen_setup

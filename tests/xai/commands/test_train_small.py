@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from xai.commands.cli import main
+from xai.cli import main
 
 
 def test_a_small_dataset_gets_an_ensemble_without_flags(tmp_path, capsys, tiny_toml):

@@ -11,7 +11,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from xai.commands.cli import main
+from xai.cli import main
 
 # one thread, as the test session runs (main() would otherwise size torch's pool to the CPUs)
 FAST = ["--budget", "200", "--pop-size", "50", "--n", "5", "--quiet", "--threads", "1"]

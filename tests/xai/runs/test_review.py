@@ -162,7 +162,7 @@ def test_sheet_leaves_out_the_balance_ingredient_and_import_refuses_it(report, t
 
 def test_import_shows_verdicts_on_the_review_pages(tiny_audit, tmp_path):
     from reports.writer import write_report
-    from xai.commands.cli import main
+    from xai.cli import main
 
     folder = tmp_path / "report"
     write_report(tiny_audit, folder)

@@ -1,6 +1,6 @@
 """The ``xai`` command: the one place that wires data, models, analysers and reports together.
 
-Each sub-command lives in its own module of this package and registers itself through
+Each sub-command lives in its own module of :mod:`xai.commands` and registers itself through
 ``add_parser(subparsers, common)``; building the parser imports no numerical stack, each command
 imports what it needs when it runs. Exit codes: 0 success, 2 bad input (any
 :class:`models.errors.InputError`: data, config, checkpoint, review sheet, command line),
@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from models.errors import InputError
 from models.outputs import release_all
@@ -65,3 +66,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         release_all()  # output locks a failed command still held
+
+
+# -- drawing: the commands that write pages call these, so that reports is imported here alone
+
+
+def draw_report(audit, folder: Path, *, before_replace: Callable[[Path], None] | None = None
+                ) -> Path:
+    """Write an audit's report folder (:func:`reports.write_report`); returns its index."""
+    from reports import write_report
+
+    return write_report(audit, folder, before_replace=before_replace)
+
+
+def redraw_report(results: dict, folder: Path) -> None:
+    """Rewrite ``results.json`` and redraw the pages of the report in ``folder``."""
+    from models.io import atomic_file
+    from reports.render import write_report
+    from reports.writer import results_json
+
+    with atomic_file(folder / "results.json") as tmp:
+        tmp.write_text(results_json(results), encoding="utf-8")
+    write_report(results, folder)
+
+
+def draw_design_page(design: dict) -> str:
+    """The HTML page of a ``design.json`` (:func:`reports.design_page.render_design_page`)."""
+    from reports.design_page import render_design_page
+
+    return render_design_page(design)
