@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.real_data import TARGET_GAP, render, summarise, write_set
+from bench.real_data import TARGET_GAP, summarise, write_set
+from bench.real_data_markdown import render
 from models.data import load_dataset
 
 
