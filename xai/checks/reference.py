@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from models.modes import evaluation
+from models.numba_cache import SHAP_MODULES, cache_compiled
 from xai.absence import REMOVED, Absence, as_absence, players
 from xai.attribution.coalitions import Model, make_game, player_slots, to_slots
 from xai.attribution.results import Attribution, empty_values
@@ -116,11 +117,14 @@ def _exact(f: Callable, n: int, nsamples: int | None, seed: int) -> np.ndarray:
 
 
 def _shap():
-    """shap, imported on first use (it is slow to import); its import-time deprecation
-    warnings about matplotlib colour maps are not ours to show."""
+    """shap, imported on first use (it is slow to import), with numba's cache on for its
+    compiled functions; its import-time deprecation warnings about matplotlib colour maps are
+    not ours to show."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         import shap
+
+        cache_compiled(*SHAP_MODULES)
     return shap
 
 

@@ -22,6 +22,8 @@ from scipy.spatial.distance import squareform
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 
+from models.numba_cache import UMAP_MODULES, cache_compiled
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -218,7 +220,7 @@ def layout_2d(
     ``auto`` uses UMAP (seeded, ``n_neighbors`` capped at n - 1) and falls back to PCA, saying so,
     when the table has fewer than ``MIN_UMAP_ROWS`` rows (a property table, say): UMAP's
     neighbour graph means little on a handful of points. UMAP compiles with numba on first use,
-    which takes several seconds.
+    which takes several seconds once per machine (:mod:`models.numba_cache`).
     """
     x = np.asarray(vectors, dtype=np.float64)
     n = x.shape[0]
@@ -230,6 +232,8 @@ def layout_2d(
             f"PCA, not UMAP: {n} rows are too few for UMAP (needs at least {MIN_UMAP_ROWS})")
         return Layout(_pca_2d(x), "pca", note, {})
     import umap  # slow import (numba), only when a UMAP layout is asked for
+
+    cache_compiled(*UMAP_MODULES)
 
     k = max(2, min(n_neighbors, n - 1))
     reducer = umap.UMAP(n_neighbors=k, n_components=2, min_dist=min_dist,
