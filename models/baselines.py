@@ -12,7 +12,8 @@ original units with the same metrics as the Mixer's ``metrics["properties"][p]["
 Amounts enter unscaled: standardising a column that is almost always zero would turn one test
 recipe with that ingredient into an extreme input. Predictions are clipped to the range of the
 training targets (in transformed units), which trees do by construction and which keeps a
-linear model from extrapolating a log target into absurd values. Each fit runs on one thread.
+linear model from extrapolating a log target into absurd values. Each fit runs on one thread;
+several properties can be fitted at once (``jobs``).
 """
 
 from __future__ import annotations
@@ -106,13 +107,16 @@ def bag_of_amounts(
 
 def predict_baselines(
     dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
-    max_train: int | None = None,
+    max_train: int | None = None, jobs: int = 1,
 ) -> BaselinePredictions:
     """Fit each baseline per property on ``split.train`` and predict ``split.test``.
 
     With ``max_train``, the baselines are fitted on a seeded sample of at most that many
     training measurements (``models.bounded.bounded_rows``; ``seed`` seeds it), the training
-    means of the mean predictor included; below the bound nothing changes."""
+    means of the mean predictor included; below the bound nothing changes. ``jobs`` properties
+    are fitted at once, each on one thread, so the predictions do not depend on it."""
+    from joblib import Parallel, delayed
+
     from models.bounded import bounded_rows
 
     names = list(BASELINES) if names is None else list(names)
@@ -128,22 +132,25 @@ def predict_baselines(
     transforms = dataset.property_transforms()
     predictions = {name: np.full(len(test), np.nan) for name in names}
     mean_predictor = np.full(len(test), np.nan)
+    y_all = train["value"].to_numpy(np.float64)
+    tasks = []
     for prop in sorted(set(test["property"])):
         rows_in = (train["property"] == prop).to_numpy()
         rows_out = (test["property"] == prop).to_numpy()
-        y = train["value"].to_numpy(np.float64)[rows_in]
+        y = y_all[rows_in]
         if len(y):
             mean_predictor[rows_out] = y.mean()
-        if len(y) < 2:
-            continue
-        log = transforms.get(prop) == "log"
-        target = np.log(y) if log else y
-        for name in names:
-            model = BASELINES[name](seed)
-            with threadpool_limits(limits=1):
-                model.fit(x_train[rows_in], target)
-                z = np.clip(model.predict(x_test[rows_out]), target.min(), target.max())
-            predictions[name][rows_out] = np.exp(z) if log else z
+        if len(y) >= 2:
+            tasks.append((rows_out, delayed(_fit_property)(
+                x_train[rows_in], y, x_test[rows_out], names, transforms.get(prop) == "log",
+                seed)))
+    # threads: the tree fits release the GIL; BLAS is held to one thread for all of them here,
+    # OpenMP in each worker thread (its limit is per thread)
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitted = Parallel(n_jobs=max(jobs, 1), prefer="threads")(task for _, task in tasks)
+    for (rows_out, _), by_name in zip(tasks, fitted, strict=True):
+        for name, predicted in by_name.items():
+            predictions[name][rows_out] = predicted
     return BaselinePredictions(
         train_ids=tuple(split.train),
         test_ids=tuple(split.test),
@@ -153,9 +160,24 @@ def predict_baselines(
     )
 
 
+def _fit_property(x_train: np.ndarray, y: np.ndarray, x_test: np.ndarray, names: Sequence[str],
+                  log: bool, seed: int) -> dict[str, np.ndarray]:
+    """Each baseline fitted on one property's training rows, its test predictions in original
+    units."""
+    target = np.log(y) if log else y
+    out = {}
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for name in names:
+            model = BASELINES[name](seed)
+            model.fit(x_train, target)
+            z = np.clip(model.predict(x_test), target.min(), target.max())
+            out[name] = np.exp(z) if log else z
+    return out
+
+
 def fit_baselines(
     dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
-    max_train: int | None = None,
+    max_train: int | None = None, jobs: int = 1,
 ) -> dict[str, dict[str, dict]]:
     """Test metrics per baseline per property, original units: ``{name: {property: entry}}``.
 
@@ -163,7 +185,7 @@ def fit_baselines(
     mean_predictor_rmse, mean_predictor_r2``) so the two can sit side by side.
     """
     return metrics_from_predictions(predict_baselines(dataset, split, seed=seed, names=names,
-                                                      max_train=max_train))
+                                                      max_train=max_train, jobs=jobs))
 
 
 def metrics_from_predictions(result: BaselinePredictions) -> dict[str, dict[str, dict]]:
@@ -184,7 +206,7 @@ def metrics_from_predictions(result: BaselinePredictions) -> dict[str, dict[str,
 
 def baseline_metrics(
     dataset: Dataset, split: Split, *, seed: int, names: Sequence[str] | None = None,
-    max_train: int | None = None,
+    max_train: int | None = None, jobs: int = 1,
 ) -> dict:
     """The ``baselines`` entry of a model's ``metrics.json``.
 
@@ -192,7 +214,8 @@ def baseline_metrics(
     the lowest test RMSE; ``split`` says which split they were scored on (pass the Mixer's);
     with ``max_train``, ``training_sample`` says how many training measurements were fitted.
     """
-    models = fit_baselines(dataset, split, seed=seed, names=names, max_train=max_train)
+    models = fit_baselines(dataset, split, seed=seed, names=names, max_train=max_train,
+                           jobs=jobs)
     best = {}
     for prop in sorted({p for entries in models.values() for p in entries}):
         scored = [(m[prop]["rmse"], name) for name, m in models.items()

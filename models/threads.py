@@ -33,6 +33,14 @@ def available_cpus() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+def current_threads() -> int:
+    """The threads this process may use: torch's intra-op count, which :func:`configure_threads`
+    sets (torch's own default where nothing configured it)."""
+    import torch
+
+    return max(torch.get_num_threads(), 1)
+
+
 def per_worker(threads: int, jobs: int) -> int:
     """Threads for each of ``jobs`` workers sharing ``threads``: at least one."""
     return max(threads // max(jobs, 1), 1)

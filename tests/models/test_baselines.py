@@ -86,6 +86,15 @@ def test_baselines_see_the_mixers_split(tiny_dataset, tiny_model):
     assert result["split"]["n_test"] == len(split.test)
 
 
+def test_properties_fitted_at_once_predict_what_one_at_a_time_does(tiny_dataset, tiny_model):
+    one = predict_baselines(tiny_dataset, tiny_model.split, seed=0, jobs=1)
+    two = predict_baselines(tiny_dataset, tiny_model.split, seed=0, jobs=2)
+    assert len(set(one.test_rows["property"])) > 1
+    for name in BASELINES:
+        assert np.isfinite(one.predictions[name]).any(), name
+        np.testing.assert_array_equal(one.predictions[name], two.predictions[name])
+
+
 def test_score_split_fits_every_model_on_the_task_split(tiny_dataset):
     split = random_split(measured_formulations(tiny_dataset), seed=3)
     record = score_split(tiny_dataset, Task(split=split, mixer_options=TINY,

@@ -27,6 +27,8 @@ def test_the_command_line_sets_every_pool(tmp_path):
         f"assert main(['synth', '--threads', '1', '--quiet', '--formulations', '30', "
         f"'--out', {str(tmp_path / 'data')!r}]) == 0\n"
         "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
+        "from models.threads import current_threads\n"
+        "assert current_threads() == 1\n"
         "assert os.environ['OMP_NUM_THREADS'] == '1'\n"
         "assert all(p['num_threads'] == 1 for p in threadpool_info()), threadpool_info()\n"
     )

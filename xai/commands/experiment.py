@@ -131,12 +131,14 @@ def run_baselines(args: argparse.Namespace) -> int:
     from models.data import load_dataset
     from models.pipeline import measured_formulations
     from models.splits import random_split
+    from models.threads import current_threads
 
     _, train_config = _config(args)
     dataset = load_dataset(args.data)
     split = random_split(measured_formulations(dataset), seed=train_config.seed)
     result = {"kind": "baselines", **baseline_metrics(dataset, split, seed=train_config.seed,
-                                                      names=args.baselines)}
+                                                      names=args.baselines,
+                                                      jobs=current_threads())}
     path = _write(args.out, "baselines", result)
     print(format_baselines(result))
     _done(args, path)

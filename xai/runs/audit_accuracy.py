@@ -3,7 +3,7 @@
 Each split part is predicted once (the test predictions serve the metrics and the parity
 plots); the training metrics are scored on a seeded sample of at most
 ``models.bounded.MAX_TRAIN_MEASUREMENTS`` training measurements and the baselines fitted on such
-a sample; the parity plots show at most ``MAX_PARITY_POINTS`` test points per property. Below
+a sample, one property per thread of the process; the parity plots show at most ``MAX_PARITY_POINTS`` test points per property. Below
 those bounds (the built-in demo) every number is what an unbounded run gives; above them,
 ``sampling`` says what was sampled.
 
@@ -81,9 +81,11 @@ def accuracy_section(model: TrainedModel, dataset: Dataset, settings: AuditSetti
                                  "have nothing to train on")
     elif settings.baselines:
         from models.baselines import baseline_metrics
+        from models.threads import current_threads
 
         out["baselines"] = baseline_metrics(dataset, split, seed=settings.seed,
-                                            max_train=MAX_TRAIN_MEASUREMENTS)
+                                            max_train=MAX_TRAIN_MEASUREMENTS,
+                                            jobs=current_threads())
     return out
 
 
