@@ -1,5 +1,8 @@
 """Reading a CSV keeps the line an editor shows each record on."""
 
+import numpy as np
+import pytest
+
 from models.validation import Problem, read_csv_table
 
 
@@ -29,3 +32,36 @@ def test_short_rows_are_padded_and_long_rows_reported_on_their_line(tmp_path):
     table, problems = _read(tmp_path, b'a,b,c\n1\n"2\n",3,4,5\n')
     assert table.frame.values.tolist() == [["1", "", ""], ["2\n", "3", "4"]]
     assert [(p.line, "4 fields" in p.message) for p in problems] == [(3, True)]
+
+
+def _records_reader(tmp_path, data: bytes):
+    from models.validation import _read_csv_records
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    problems: list[Problem] = []
+    return _read_csv_records(data.decode("utf-8-sig"), path, problems), problems
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_files_without_quotes_read_as_the_record_reader_reads_them(tmp_path, seed):
+    # the fast reader takes these; every line a record, so it must agree with the csv module
+    rng = np.random.default_rng(seed)
+    cells = ["1", "2.5", " x ", "", "  ", "a b", "é", "-3e2", "ID-7"]
+    lines = [",".join(rng.choice(["Id", "Name ", "amount", "A"], size=3))] if seed % 5 else [""]
+    for _ in range(rng.integers(0, 12)):
+        kind = rng.integers(0, 6)
+        width = 3 if kind < 4 else int(rng.integers(0, 6))
+        lines.append(",".join(rng.choice(cells, size=width)) if width else "")
+    ending = "\r\n" if seed % 3 == 0 else "\n"
+    data = (("\ufeff" if seed % 7 == 0 else "") + ending.join(lines) + ending).encode()
+
+    fast, fast_problems = _read(tmp_path, data)
+    slow, slow_problems = _records_reader(tmp_path, data)
+    assert fast_problems == slow_problems
+    assert (fast is None) == (slow is None)
+    if fast is not None:
+        assert list(fast.frame.columns) == list(slow.frame.columns)
+        assert fast.frame.values.tolist() == slow.frame.values.tolist()
+        assert fast.lines.tolist() == slow.lines.tolist()
+        assert fast.header_line == slow.header_line
