@@ -38,6 +38,21 @@ def cases(tiny_model, tiny_dataset):
                       absence=CONFIG.absence)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """This process computes the expected values on the workers' one thread: results are
+    identical to the bit only with equal thread counts (a command run in-process earlier may
+    have set two)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -68,9 +83,9 @@ def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_fi
     np.testing.assert_array_equal(
         expected["prediction"],
         tiny_model.predict([recipes[f] for f in rows["formulation_id"]], rows["property"]))
-    # predict_samples batches by 1024: with the batch patched smaller, the chunks cut inside it
+    # chunks of 64 rows: one process predicts them beside rows of other chunks
     monkeypatch.setattr(d, "PREDICT_BATCH", 64)
-    for partition in (Partition(jobs=2, threads=1), Partition(jobs=2, scheduler=cluster)):
+    for partition in (Partition(jobs=2, threads=1), Partition(jobs=2, scheduler=cluster, threads=1)):
         got = predict_partitioned(model_files, recipes, rows, partition)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
     empty = predict_partitioned(model_files, recipes, rows.iloc[:0], Partition(jobs=2))
@@ -113,7 +128,7 @@ def test_attributions_in_chunks_equal_one_process(tiny_model, cases, model_files
     whole = method_runners(CONFIG)[method](tiny_model.mixer, cases, False)
     np.testing.assert_allclose(expected.values, whole.values, rtol=0, atol=1e-6)
     for partition in (Partition(jobs=1), Partition(jobs=2, threads=1),
-                      Partition(jobs=2, scheduler=cluster)):
+                      Partition(jobs=2, scheduler=cluster, threads=1)):
         got = PartitionedAttributions(model_files, partition)(method, cases, CONFIG)
         assert got.values.shape == expected.values.shape
         assert got.method == expected.method
