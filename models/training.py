@@ -111,16 +111,42 @@ def length_bucketed_batches(
     return [batches[i] for i in shuffle]
 
 
+LENGTH_BUCKET = 8
+"""Predictions pad each recipe to its length rounded up to a multiple of this."""
+
+
 @torch.no_grad()
-def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 1024) -> np.ndarray:
-    """Standardised predictions for every sample, in order."""
-    out = []
+def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 256) -> np.ndarray:
+    """Standardised predictions for every sample, in order.
+
+    Recipes run grouped by length, each padded to its length rounded up to
+    :data:`LENGTH_BUCKET` slots rather than to the longest recipe of a batch (with recipes of 5
+    to 40 ingredients about twice as fast), in batches of exactly ``batch_size`` rows (the
+    last of each length filled up with empty recipes). A recipe thus always runs in a forward
+    call of the same shape, and its prediction depends on it alone: predictions cut into
+    chunks anywhere (``xai predict --jobs``) equal one run's to the bit.
+    """
+    predicted = torch.empty(len(samples))
+    lengths = samples.recipes.mask.sum(1)[samples.recipe_index]
+    buckets = torch.clamp((lengths + LENGTH_BUCKET - 1) // LENGTH_BUCKET, min=1)
     with evaluation(mixer):
-        for start in range(0, len(samples), batch_size):
-            rows = torch.arange(start, min(start + batch_size, len(samples)))
-            prop, ids, amounts, mask, _ = samples.batch(rows)
-            out.append(mixer(prop, ids, amounts, mask))
-    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+        for bucket in torch.unique(buckets).tolist():
+            width = bucket * LENGTH_BUCKET
+            for rows in torch.nonzero(buckets == bucket).squeeze(1).split(batch_size):
+                r = samples.recipes.take(samples.recipe_index[rows])
+                ids, amounts, mask = (_pad(t, width, batch_size)
+                                      for t in (r.ids, r.amounts, r.mask))
+                prop = _pad(samples.property_ids[rows][:, None], 1, batch_size)[:, 0]
+                predicted[rows] = mixer(prop, ids, amounts, mask)[: len(rows)]
+    return predicted.numpy().astype(np.float64)
+
+
+def _pad(t: torch.Tensor, width: int, rows: int) -> torch.Tensor:
+    """``t`` (B, T) cut to ``width`` columns and zero-padded to (rows, width)."""
+    out = torch.zeros((rows, width), dtype=t.dtype)
+    w = min(width, t.shape[1])
+    out[: len(t), :w] = t[:, :w]
+    return out
 
 
 def mean_squared_error(mixer: Mixer, samples: Samples) -> float:

@@ -6,9 +6,9 @@ workers of a dask.distributed cluster. A worker receives the checkpoint as bytes
 its folder, by relative path), writes them to a temporary folder and loads them with the normal
 loader (:func:`models.checkpoint.load_model`, which never unpickles); only our own chunk objects
 travel pickled (a model extended in memory travels as the files it saves to). Nothing a chunk
-computes depends on the other chunks or on the worker: predictions are batched as one process
-batches them (chunks are cut on batch boundaries) and their intervals and flags are computed row
-by row, attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of
+computes depends on the other chunks or on the worker: a prediction depends on its recipe alone
+(``models.training.predict_samples`` runs every recipe in a forward call of a shape fixed by its
+length) and intervals and flags are computed row by row, attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of
 workers (one process runs the same chunks in turn) and Shapley sampling draws from a generator
 per case, so the results equal a single process's to the bit.
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 CHUNKS_PER_JOB = 4  # several chunks per worker even out predictions' chunks
 CHUNK_CASES = 256  # attributions: cases per chunk, the same for any number of workers
-PREDICT_BATCH = 1024  # models.training.predict_samples' batch: chunks start on its multiples
+PREDICT_BATCH = 1024  # rows: prediction chunks are whole multiples of it
 PARTITIONED_METHODS = ("ig", "shapley")  # the reference methods seed by row: they run here
 
 
@@ -121,8 +121,8 @@ def _predict_chunk(chunk: _PredictChunk) -> pd.DataFrame:
 def predict_partitioned(model: ModelFiles, recipes: Mapping[str, tuple], rows: pd.DataFrame,
                         partition: Partition, *, coverage: float | None = None) -> pd.DataFrame:
     """:func:`models.calibration.predict_table` of ``rows`` (``formulation_id, property``;
-    ``recipes`` by formulation id) in chunks cut on the prediction batch's boundaries: the
-    predictions, the members' spread, the intervals at ``coverage`` and the applicability flags,
+    ``recipes`` by formulation id) in chunks of whole multiples of :data:`PREDICT_BATCH` rows:
+    the predictions, the members' spread, the intervals at ``coverage`` and the applicability flags,
     the same table as one call (every column is computed row by row)."""
     rows = rows.reset_index(drop=True)
     n_batches = -(-len(rows) // PREDICT_BATCH)
