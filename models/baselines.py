@@ -13,7 +13,7 @@ Amounts enter unscaled: standardising a column that is almost always zero would 
 recipe with that ingredient into an extreme input. Predictions are clipped to the range of the
 training targets (in transformed units), which trees do by construction and which keeps a
 linear model from extrapolating a log target into absurd values. Each fit runs on one thread;
-several properties can be fitted at once (``jobs``).
+several fits can run at once (``jobs``).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def _fractions(x: np.ndarray) -> np.ndarray:
     total = x.sum(axis=1, keepdims=True)
     return np.divide(x, total, out=np.zeros_like(x, dtype=np.float64), where=total > 0)
 
+
+TREES = ("random_forest", "gradient_boosting")  # the costly fits
 
 BASELINES: dict[str, Callable[[int], object]] = {
     "ridge": _ridge,
@@ -113,8 +115,8 @@ def predict_baselines(
 
     With ``max_train``, the baselines are fitted on a seeded sample of at most that many
     training measurements (``models.bounded.bounded_rows``; ``seed`` seeds it), the training
-    means of the mean predictor included; below the bound nothing changes. ``jobs`` properties
-    are fitted at once, each on one thread, so the predictions do not depend on it."""
+    means of the mean predictor included; below the bound nothing changes. ``jobs`` fits run at
+    once, each on one thread, so the predictions do not depend on it."""
     from joblib import Parallel, delayed
 
     from models.bounded import bounded_rows
@@ -141,16 +143,18 @@ def predict_baselines(
         if len(y):
             mean_predictor[rows_out] = y.mean()
         if len(y) >= 2:
-            tasks.append((rows_out, delayed(_fit_property)(
-                x_train[rows_in], y, x_test[rows_out], names, transforms.get(prop) == "log",
-                seed)))
-    # threads: the tree fits release the GIL; BLAS is held to one thread for all of them here,
-    # OpenMP in each worker thread (its limit is per thread)
+            log = transforms.get(prop) == "log"
+            tasks += [(len(y) * (name in TREES), name, rows_out,
+                       delayed(_fit)(name, x_train[rows_in], y, x_test[rows_out], log, seed))
+                      for name in names]
+    # the largest fits first, so the threads finish together; threads, as the tree fits release
+    # the GIL. BLAS is held to one thread for all of them here, OpenMP in each worker thread
+    # (its limit is per thread)
+    tasks.sort(key=lambda task: -task[0])
     with threadpool_limits(limits=1, user_api="blas"):
-        fitted = Parallel(n_jobs=max(jobs, 1), prefer="threads")(task for _, task in tasks)
-    for (rows_out, _), by_name in zip(tasks, fitted, strict=True):
-        for name, predicted in by_name.items():
-            predictions[name][rows_out] = predicted
+        fitted = Parallel(n_jobs=max(jobs, 1), prefer="threads")(task for *_, task in tasks)
+    for (_, name, rows_out, _), predicted in zip(tasks, fitted, strict=True):
+        predictions[name][rows_out] = predicted
     return BaselinePredictions(
         train_ids=tuple(split.train),
         test_ids=tuple(split.test),
@@ -160,19 +164,16 @@ def predict_baselines(
     )
 
 
-def _fit_property(x_train: np.ndarray, y: np.ndarray, x_test: np.ndarray, names: Sequence[str],
-                  log: bool, seed: int) -> dict[str, np.ndarray]:
-    """Each baseline fitted on one property's training rows, its test predictions in original
-    units."""
+def _fit(name: str, x_train: np.ndarray, y: np.ndarray, x_test: np.ndarray, log: bool,
+         seed: int) -> np.ndarray:
+    """Baseline ``name`` fitted on one property's training rows; its test predictions in
+    original units."""
     target = np.log(y) if log else y
-    out = {}
     with threadpool_limits(limits=1, user_api="openmp"):
-        for name in names:
-            model = BASELINES[name](seed)
-            model.fit(x_train, target)
-            z = np.clip(model.predict(x_test), target.min(), target.max())
-            out[name] = np.exp(z) if log else z
-    return out
+        model = BASELINES[name](seed)
+        model.fit(x_train, target)
+        z = np.clip(model.predict(x_test), target.min(), target.max())
+    return np.exp(z) if log else z
 
 
 def fit_baselines(

@@ -86,7 +86,7 @@ def test_baselines_see_the_mixers_split(tiny_dataset, tiny_model):
     assert result["split"]["n_test"] == len(split.test)
 
 
-def test_properties_fitted_at_once_predict_what_one_at_a_time_does(tiny_dataset, tiny_model):
+def test_fits_run_at_once_predict_what_one_at_a_time_does(tiny_dataset, tiny_model):
     one = predict_baselines(tiny_dataset, tiny_model.split, seed=0, jobs=1)
     two = predict_baselines(tiny_dataset, tiny_model.split, seed=0, jobs=2)
     assert len(set(one.test_rows["property"])) > 1

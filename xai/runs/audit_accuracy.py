@@ -3,7 +3,7 @@
 Each split part is predicted once (the test predictions serve the metrics and the parity
 plots); the training metrics are scored on a seeded sample of at most
 ``models.bounded.MAX_TRAIN_MEASUREMENTS`` training measurements and the baselines fitted on such
-a sample, one property per thread of the process; the parity plots show at most
+a sample, its fits spread over the process's threads; the parity plots show at most
 ``MAX_PARITY_POINTS`` test points per property. Below
 those bounds (the built-in demo) every number is what an unbounded run gives; above them,
 ``sampling`` says what was sampled.

@@ -8,9 +8,10 @@ loader (:func:`models.checkpoint.load_model`, which never unpickles); only our o
 travel pickled (a model extended in memory travels as the files it saves to). Nothing a chunk
 computes depends on the other chunks or on the worker: a prediction depends on its recipe alone
 (``models.training.predict_samples`` runs every recipe in a forward call of a shape fixed by its
-length) and intervals and flags are computed row by row, attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of
-workers (one process runs the same chunks in turn) and Shapley sampling draws from a generator
-per case, so the results equal a single process's to the bit.
+length) and intervals and flags are computed row by row, attributions are computed in chunks
+of ``CHUNK_CASES`` cases whatever the number of workers (one process runs the same chunks in
+turn) and Shapley sampling draws from a generator per case, so the results equal a single
+process's to the bit (with equal thread counts).
 
 Why fixed chunks for attributions: the batched float32 kernels are not batch-invariant, so the
 same case computed beside different cases can differ in the last bits (about 1e-9 in model

@@ -85,7 +85,8 @@ def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_fi
         tiny_model.predict([recipes[f] for f in rows["formulation_id"]], rows["property"]))
     # chunks of 64 rows: one process predicts them beside rows of other chunks
     monkeypatch.setattr(d, "PREDICT_BATCH", 64)
-    for partition in (Partition(jobs=2, threads=1), Partition(jobs=2, scheduler=cluster, threads=1)):
+    for partition in (Partition(jobs=2, threads=1),
+                      Partition(jobs=2, scheduler=cluster, threads=1)):
         got = predict_partitioned(model_files, recipes, rows, partition)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
     empty = predict_partitioned(model_files, recipes, rows.iloc[:0], Partition(jobs=2))
