@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -39,6 +41,20 @@ def current_threads() -> int:
     import torch
 
     return max(torch.get_num_threads(), 1)
+
+
+@contextmanager
+def at_most_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads limited to ``n`` inside the block (never raised), restored
+    after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(min(before, n), 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def per_worker(threads: int, jobs: int) -> int:

@@ -43,3 +43,21 @@ def test_threads_must_be_positive(capsys):
         main(["synth", "--threads", "0", "--out", "x"])
     assert exit_.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_at_most_threads_lowers_torch_threads_inside_the_block_only():
+    import torch
+
+    from models.threads import at_most_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with at_most_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with at_most_threads(4):  # never raised
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+

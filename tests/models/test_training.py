@@ -83,3 +83,27 @@ def test_learning_rate_warms_up_then_decays():
 def _predict(mixer, samples):
     from models.training import predict_samples
     return predict_samples(mixer, samples)
+
+
+def test_training_steps_run_on_train_threads(monkeypatch):
+    import torch
+
+    from models.training import TRAIN_THREADS
+
+    seen = []
+    step = torch.optim.AdamW.step
+
+    def record(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(tiny_mixer(), toy_samples(64, 0), toy_samples(16, 1), TrainConfig(epochs=1),
+              progress=False)
+        assert seen and set(seen) == {TRAIN_THREADS}
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
