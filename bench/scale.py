@@ -2,21 +2,16 @@
 50,000 recipes with 10 properties.
 
 Each size gets its own dataset folder and a model trained for a few epochs (the benchmark is of
-the report, not of training; training is timed too, apart). The report runs in a fresh process
-whose peak RSS is read with ``getrusage`` (``bench.rss``). Where the ``xai report`` command is
-not registered, the same process runs the audit behind it (``xai.runs.audit.run_audit``) and writes
-``results.json`` and ``attributions.csv`` instead, and the results say so.
-
-``python -m bench.scale --data D --model M --out O`` is that stand-in process.
+the report, not of training; training is timed too, apart). ``xai report`` runs in a fresh
+process whose peak RSS is read with ``getrusage`` (``bench.rss``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -82,36 +77,13 @@ def write_scale_data(folder: Path, n_formulations: int, *, seed: int = 0) -> dic
 
 
 def report_command() -> dict:
-    """How to run a report: the registered ``xai report`` command, or this module's stand-in."""
-    from xai.cli import COMMANDS, build_parser
+    """How a report is run: ``xai report --quiet`` in a fresh process."""
 
-    if "report" in COMMANDS:
-        options = _report_options(build_parser())
+    def argv(data: Path, model: Path, out: Path) -> list[str]:
+        return [sys.executable, "-m", "xai", "report", "--quiet", "--data", str(data),
+                "--model", str(model), "--out", str(out)]
 
-        def argv(data: Path, model: Path, out: Path) -> list[str]:
-            args = [sys.executable, "-m", "xai", "report", "--quiet"]
-            for name, value in (("--data", data), ("--model", model), ("--out", out)):
-                if name in options:
-                    args += [name, str(value)]
-            return args
-
-        return {"runner": "`xai report`", "argv": argv}
-
-    def stand_in(data: Path, model: Path, out: Path) -> list[str]:
-        return [sys.executable, "-m", "bench.scale", "--data", str(data), "--model", str(model),
-                "--out", str(out)]
-
-    return {"runner": "`bench.scale` (`xai.runs.audit.run_audit` and its JSON/CSV; `xai report` "
-                      "is not registered)",
-            "argv": stand_in}
-
-
-def _report_options(parser: argparse.ArgumentParser) -> set[str]:
-    for action in parser._subparsers._group_actions:  # argparse keeps sub-commands here
-        sub = action.choices.get("report")
-        if sub is not None:
-            return {s for a in sub._actions for s in a.option_strings}
-    return set()
+    return {"runner": "`xai report`", "argv": argv}
 
 
 def _section_timings(report: Path) -> dict | None:
@@ -120,31 +92,3 @@ def _section_timings(report: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return results.get("provenance", {}).get("timings_seconds")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="the audit behind xai report, for the scale "
-                                     "benchmark")
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    import torch
-
-    from models.checkpoint import load_model
-    from models.data import load_dataset
-    from models.io import atomic_folder, write_json
-    from xai.runs.audit import run_audit
-
-    torch.set_num_threads(2)
-    model, dataset = load_model(args.model), load_dataset(args.data)
-    audit = run_audit(model, dataset, model_dir=args.model)
-    with atomic_folder(args.out) as tmp:
-        write_json(tmp / "results.json", audit.results)
-        if audit.attributions is not None:
-            audit.attributions.to_csv(tmp / "attributions.csv", index=False)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
