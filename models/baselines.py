@@ -129,8 +129,6 @@ def predict_baselines(
     train = bounded_rows(_rows(dataset.measurements, split.train), max_train, seed)
     test = _rows(dataset.measurements, split.test)
     ingredients = dataset.ingredient_names
-    x_train = bag_of_amounts(recipes, train["formulation_id"].tolist(), ingredients)
-    x_test = bag_of_amounts(recipes, test["formulation_id"].tolist(), ingredients)
     transforms = dataset.property_transforms()
     predictions = {name: np.full(len(test), np.nan) for name in names}
     mean_predictor = np.full(len(test), np.nan)
@@ -143,10 +141,13 @@ def predict_baselines(
         if len(y):
             mean_predictor[rows_out] = y.mean()
         if len(y) >= 2:
+            # one matrix per property, shared by its baselines (the test part is large)
+            x_in = bag_of_amounts(recipes, train["formulation_id"][rows_in].tolist(), ingredients)
+            x_out = bag_of_amounts(recipes, test["formulation_id"][rows_out].tolist(),
+                                   ingredients)
             log = transforms.get(prop) == "log"
             tasks += [(len(y) * (name in TREES), name, rows_out,
-                       delayed(_fit)(name, x_train[rows_in], y, x_test[rows_out], log, seed))
-                      for name in names]
+                       delayed(_fit)(name, x_in, y, x_out, log, seed)) for name in names]
     # the largest fits first, so the threads finish together; threads, as the tree fits release
     # the GIL. BLAS is held to one thread for all of them here, OpenMP in each worker thread
     # (its limit is per thread)
