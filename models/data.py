@@ -22,6 +22,8 @@ from models.optional_tables import (
     properties_table,
     substitutions_table,
 )
+from models.recipe_table import Recipes, recipes_table
+from models.table_files import read_table
 from models.validation import (
     DataError,
     Problem,
@@ -29,7 +31,6 @@ from models.validation import (
     capped,
     number_cells,
     quote,
-    read_table,
     read_truth,
     require_columns,
     text_cells,
@@ -226,7 +227,7 @@ def load_dataset(
             problems.append(Problem(f"{name}.csv", None, f"required file is missing (expected "
                                                          f"{name}.csv or {name}.parquet)"))
 
-    recipes = _recipes(tables["formulations"], problems, max_ingredients)
+    recipes = recipes_table(tables["formulations"], problems, max_ingredients)
     measurements = _measurements(tables["measurements"], recipes, problems,
                                  required=require_measurements)
     used = set(recipes.frame["ingredient"].unique()) if recipes is not None else None
@@ -264,91 +265,8 @@ def load_dataset(
     )
 
 
-@dataclass(frozen=True, eq=False)
-class _Recipes:
-    file: str
-    frame: pd.DataFrame  # the Dataset.formulations table
-    all_ids: set[str]  # every non-empty id, rejected rows included, for the measurement check
-    first_line: dict[str, int]  # formulation -> its first line, in order of first appearance
-    duplicate_pairs: int
-    warnings: list[str]
-
-
-def _recipes(
-    table: Table | None, problems: list[Problem], max_ingredients: int | None
-) -> _Recipes | None:
-    if table is None or not require_columns(
-        table, ("formulation_id", "ingredient", "amount"), problems
-    ):
-        return None
-    fid = text_cells(table, "formulation_id", problems)
-    ingredient = text_cells(table, "ingredient", problems)
-    amount = number_cells(table, "amount", problems, nonnegative=True)
-    if len(table) == 0:
-        problems.append(Problem(table.file, None, "has no rows: the dataset is empty"))
-    ok = ((fid != "") & (ingredient != "") & amount.notna()).to_numpy()
-    # grouped by integer codes in NumPy, not by the text in pandas: a fraction of the memory
-    # on large files; factorize numbers formulations in order of first appearance
-    recipe_codes, recipe_names = pd.factorize(fid[ok])
-    ingredient_codes, ingredient_names = pd.factorize(ingredient[ok])
-    lines = table.lines[ok]
-    key = recipe_codes.astype(np.int64) * max(len(ingredient_names), 1) + ingredient_codes
-    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
-                                          return_counts=True)
-    sums = np.bincount(inverse.ravel(), weights=amount[ok].to_numpy(), minlength=len(first))
-    # by formulation, then by first appearance within it (rows are in file order, so a pair's
-    # first row is also its first line)
-    order = np.lexsort((first, recipe_codes[first]))
-    pairs = pd.DataFrame({"recipe": recipe_codes[first][order],
-                          "ingredient": ingredient_codes[first][order],
-                          "amount": sums[order], "line": lines[first][order],
-                          "rows": counts[order]})
-    recipe = pairs["recipe"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, recipe[1:] != recipe[:-1]]) if len(recipe) else (
-        np.zeros(0, dtype=np.int64))
-    first_line = dict(zip(recipe_names.tolist(), pairs["line"].to_numpy()[starts].tolist(),
-                          strict=True))
-    totals = np.add.reduceat(pairs["amount"].to_numpy(), starts) if len(starts) else np.zeros(0)
-    for code in np.flatnonzero(~np.isfinite(totals)):
-        f = recipe_names[code]
-        problems.append(Problem(table.file, first_line[f], f"the amounts of formulation "
-                                                           f"{quote(f)} sum to {totals[code]}"))
-
-    if max_ingredients is not None:
-        sizes = np.diff(np.r_[starts, len(recipe)])
-        for code in np.flatnonzero(sizes > max_ingredients):
-            f = recipe_names[code]
-            problems.append(Problem(table.file, first_line[f],
-                                    f"formulation {quote(f)} has {sizes[code]} ingredients, more "
-                                    f"than max_ingredients={max_ingredients}"))
-
-    repeated = pairs[pairs["rows"] > 1]
-    warnings = []
-    if len(repeated):
-        r, i = repeated["recipe"].iloc[0], repeated["ingredient"].iloc[0]
-        where = lines[(recipe_codes == r) & (ingredient_codes == i)]
-        warnings.append(
-            f"{table.file}: {len(repeated)} (formulation, ingredient) pairs appear on more than "
-            f"one row and their amounts were summed, e.g. formulation "
-            f"{quote(recipe_names[r])}, ingredient {quote(ingredient_names[i])} on lines "
-            f"{', '.join(map(str, where))}"
-        )
-    frame = pd.DataFrame({
-        "formulation_id": _texts(recipe_names, pairs["recipe"]),
-        "ingredient": _texts(ingredient_names, pairs["ingredient"]),
-        "amount": pairs["amount"].astype("float64"),
-    })
-    return _Recipes(table.file, frame, set(fid[fid != ""].unique()), first_line, len(repeated),
-                    warnings)
-
-
-def _texts(names: pd.Index, codes: pd.Series) -> pd.Series:
-    """``names[codes]`` as a ``str`` column."""
-    return pd.Series(names.take(codes.to_numpy()).astype(str), copy=False)
-
-
 def _measurements(
-    table: Table | None, recipes: _Recipes | None, problems: list[Problem], *, required: bool
+    table: Table | None, recipes: Recipes | None, problems: list[Problem], *, required: bool
 ) -> pd.DataFrame | None:
     if table is None and not required:
         return _measurement_frame(pd.Series([], dtype=str), pd.Series([], dtype=str),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from models.table_files import read_table
 from models.validation import (
     DataError,
     Problem,
     number_cells,
-    read_table,
     require_columns,
     text_cells,
 )

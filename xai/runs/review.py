@@ -24,7 +24,8 @@ import pandas as pd
 
 from models.errors import InputError
 from models.io import atomic_file, restore_cell, safe_for_spreadsheets, write_json
-from models.validation import Problem, read_csv_table
+from models.table_files import read_csv_table
+from models.validation import Problem
 
 VERDICTS = ("agree", "disagree", "unsure")
 KEY = ("formulation_id", "property", "ingredient")

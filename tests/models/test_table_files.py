@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from models.validation import Problem, read_csv_table
+from models.table_files import read_csv_table
+from models.validation import Problem
 
 
 def _read(tmp_path, data: bytes):
@@ -35,7 +36,7 @@ def test_short_rows_are_padded_and_long_rows_reported_on_their_line(tmp_path):
 
 
 def _records_reader(tmp_path, data: bytes):
-    from models.validation import _read_csv_records
+    from models.table_files import _read_csv_records
 
     path = tmp_path / "t.csv"
     path.write_bytes(data)
