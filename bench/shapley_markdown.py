@@ -101,7 +101,7 @@ def shapley_section(s: dict) -> str:
 
 
 _METHOD_NAMES = {
-    "exact": "exact (this project, coalition forward)",
+    "exact": "exact (this project, every-subset pass)",
     "exact_plain_forward": "exact, plain padded forward",
     "shap_kernel": "shap KernelExplainer",
     "shap_permutation": "shap PermutationExplainer",

@@ -8,26 +8,47 @@ model output for the recipe so changed, in the property's standardised model uni
 For a ``Mixer`` the evaluation never builds a padded recipe per coalition: each case's tokens (and
 their first-block projections) are computed once, coalitions are grouped by how many tokens they
 keep, and each group gathers just its present tokens into a dense block that runs without any
-attention mask (``Mixer.run_blocks``). Any other callable with the Mixer's forward signature
-``f(property_ids, ingredient_ids, amounts, mask) -> (B,)`` is evaluated on recipes built with
-``xai.absence.apply_absence``.
+attention mask (``Mixer.run_blocks``). Under ``removed`` absence, enumerating all 2^n coalitions of
+a case goes further: ``models.subsets`` computes every subset's prediction in one pass that shares
+the first block's attention scores and each token's dense layers across the subsets. Any other
+callable with the Mixer's forward signature ``f(property_ids, ingredient_ids, amounts, mask) ->
+(B,)`` is evaluated on recipes built with ``xai.absence.apply_absence``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from models.mixer import Mixer
 from models.modes import evaluation
+from models.subsets import subset_predictions
 from xai.absence import REMOVED, Absence, apply_absence, as_absence, players
 from xai.cases import Cases
 
 Model = Mixer | Callable[..., torch.Tensor]
 Game = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``game(case_index (C,), coalitions (C, T) bool) -> v (C,) float64``."""
+
+SPLIT_PLAYERS = 12
+"""Cases with more players are enumerated in 2^(n - 12) parts of 2^12 subsets each, so that one
+pass of ``models.subsets`` holds at most a few hundred MB."""
+
+
+@dataclass(frozen=True)
+class SubsetGame:
+    """A game that can also give v over all subsets of its cases' players at once."""
+
+    game: Game
+    every_subset: Callable[[Sequence[np.ndarray], Sequence[int], int,
+                            Callable[[int], None] | None], dict[int, np.ndarray]]
+
+    def __call__(self, case_index: np.ndarray, coalitions: np.ndarray) -> np.ndarray:
+        return self.game(case_index, coalitions)
 
 
 def coalition_values(
@@ -78,7 +99,10 @@ def make_game(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if fast and isinstance(model, Mixer):
-        return _mixer_game(model, cases, absence, batch_size)
+        game = _mixer_game(model, cases, absence, batch_size)
+        if absence.kind == "removed":
+            return SubsetGame(game, _every_subset(model, cases))
+        return game
     return _callable_game(model, cases, absence, batch_size)
 
 
@@ -113,8 +137,11 @@ def enumerate_values(
     """v over all 2^n subsets (indexed as in ``subset_members``) for each case in ``rows``.
 
     Small cases are pooled so that each call to ``game`` holds at least ``batch_size``
-    coalitions; ``on_done(k)`` is told how many cases each call finished.
+    coalitions; ``on_done(k)`` is told how many cases each call finished. A
+    :class:`SubsetGame` enumerates them itself.
     """
+    if isinstance(game, SubsetGame):
+        return game.every_subset(slots, rows, batch_size, on_done)
     out: dict[int, np.ndarray] = {}
     pending: list[int] = []
     pending_size = 0
@@ -248,3 +275,60 @@ def _mixer_game(mixer: Mixer, cases: Cases, absence: Absence, batch_size: int) -
         return out.numpy()
 
     return game
+
+
+def _every_subset(mixer: Mixer, cases: Cases):
+    """v over all subsets of each case's players under ``removed`` absence: the property token
+    and the players' tokens through ``models.subsets.subset_predictions``."""
+    param = next(mixer.parameters())
+    device = param.device
+
+    def states(rows: list[int], tokens: np.ndarray) -> torch.Tensor:
+        index = torch.as_tensor(rows, device=device)
+        with torch.no_grad(), evaluation(mixer):
+            x = mixer.token_states(cases.property_ids[index].to(device),
+                                   cases.ids[index].to(device),
+                                   cases.amounts[index].to(device=device, dtype=param.dtype))
+        picked = torch.as_tensor(tokens, device=device)[..., None].expand(-1, -1, x.shape[-1])
+        return x.gather(1, picked)
+
+    def predict(x: torch.Tensor, n_fixed: int) -> np.ndarray:
+        with evaluation(mixer):
+            return subset_predictions(mixer, x, n_fixed).double().cpu().numpy()
+
+    def every_subset(slots, rows, batch_size, on_done):
+        out: dict[int, np.ndarray] = {}
+        by_size: dict[int, list[int]] = {}
+        for r in rows:
+            by_size.setdefault(len(slots[r]), []).append(int(r))
+        for n, group in sorted(by_size.items()):
+            if n > SPLIT_PLAYERS:
+                for r in group:
+                    out[r] = _in_parts(slots[r], functools.partial(states, [r]), predict)
+                    if on_done is not None:
+                        on_done(1)
+                continue
+            step = max(1, batch_size // 2**n)
+            for start in range(0, len(group), step):
+                part = group[start:start + step]
+                tokens = np.array([np.concatenate([[0], slots[r] + 1]) for r in part])
+                values = predict(states(part, tokens), 1)
+                out.update(zip(part, values, strict=True))
+                if on_done is not None:
+                    on_done(len(part))
+        return out
+
+    return every_subset
+
+
+def _in_parts(slots: np.ndarray, states: Callable, predict: Callable) -> np.ndarray:
+    """v over all subsets of one case's many players: for each subset of the players above
+    the lowest :data:`SPLIT_PLAYERS`, those present join the property token as fixed tokens."""
+    low, high = slots[:SPLIT_PLAYERS] + 1, slots[SPLIT_PLAYERS:] + 1
+    v = np.empty(2 ** len(slots))
+    width = 2 ** len(low)
+    for h, present in enumerate(subset_members(len(high))):
+        fixed = np.concatenate([[0], high[present]])
+        x = states(np.concatenate([fixed, low])[None])
+        v[h * width:(h + 1) * width] = predict(x, len(fixed))[0]
+    return v

@@ -101,9 +101,14 @@ def shapley_values(
         enumerated = enumerate_values(game, slots, np.flatnonzero(exact), T,
                                       batch_size=batch_size, on_done=bar.update)
         coalitions = np.zeros(N, dtype=np.int64)
+        by_size: dict[int, list[int]] = {}
+        for r in enumerated:
+            by_size.setdefault(len(slots[r]), []).append(r)
+        for n, group in by_size.items():
+            phi = exact_shapley(np.stack([enumerated[r] for r in group]), n)
+            for r, row in zip(group, phi, strict=True):
+                values[r, slots[r]], std_errors[r, slots[r]] = row, 0.0
         for r, v in enumerated.items():
-            values[r, slots[r]] = exact_shapley(v, len(slots[r]))
-            std_errors[r, slots[r]] = 0.0
             baseline[r], prediction[r] = v[0], v[-1]
             coalitions[r] = len(v)
         rows = np.flatnonzero(~exact)
@@ -170,17 +175,24 @@ def shapley_interactions(
 
 
 def exact_shapley(v: np.ndarray, n: int) -> np.ndarray:
-    """Shapley values (n,) from v over all 2^n subsets (bit j of the index = player j):
-    phi_j = sum over S without j of |S|! (n - |S| - 1)! / n! * (v(S + j) - v(S))."""
+    """Shapley values (..., n) from v (..., 2^n) over all subsets (bit j of the index = player j):
+    phi_j = sum over S without j of |S|! (n - |S| - 1)! / n! * (v(S + j) - v(S)), for any
+    number of cases at once as one product with the subsets' coefficients."""
     v = np.asarray(v, dtype=np.float64)
+    if v.shape[-1] != 2**n:
+        raise ValueError(f"v must hold 2^{n} subset values, not {v.shape[-1]}")
+    return v @ _coefficients(n)
+
+
+def _coefficients(n: int) -> np.ndarray:
+    """(2^n, n): v(T)'s weight in phi_j, w(|T| - 1) where T holds j and -w(|T|) where not,
+    with w(k) = 1 / (n * C(n - 1, k))."""
     s = np.arange(2**n, dtype=np.int64)
-    sizes = np.bitwise_count(s)
-    weights = np.array([1.0 / (n * comb(n - 1, k)) for k in range(n)])
-    phi = np.empty(n)
-    for j in range(n):
-        without = s[(s >> j) & 1 == 0]
-        phi[j] = np.dot(weights[sizes[without]], v[without | (1 << j)] - v[without])
-    return phi
+    sizes = np.bitwise_count(s).astype(np.int64)
+    weights = np.array([1.0 / (n * comb(n - 1, k)) for k in range(n)] + [0.0])
+    holds = ((s[:, None] >> np.arange(n)) & 1).astype(bool)
+    out = np.where(holds, weights[np.maximum(sizes - 1, 0)][:, None], -weights[sizes][:, None])
+    return out
 
 
 @dataclass(frozen=True)

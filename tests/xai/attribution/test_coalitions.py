@@ -7,7 +7,9 @@ import torch
 from models.mixer import MixerConfig, build_mixer
 from xai.absence import Absence
 from xai.attribution.coalitions import (
+    SubsetGame,
     coalition_values,
+    enumerate_values,
     make_game,
     player_slots,
     subset_members,
@@ -59,6 +61,29 @@ def test_fast_path_equals_plain_forward(encoding, absence):
     plain = make_game(mixer, cases, absence, fast=False)(case_index, coalitions)
     assert fast.dtype == np.float64
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("split", [12, 3])
+def test_every_subset_at_once_equals_the_plain_forward(split, monkeypatch):
+    """Enumeration under removed absence takes models.subsets; with ``split`` 3 the six-player
+    case is enumerated in eight parts."""
+    monkeypatch.setattr("xai.attribution.coalitions.SPLIT_PLAYERS", split)
+    mixer = small_mixer(n_layers=3).double()
+    cases = make_cases(sizes=(4, 6, 4, 5, 4), balance=(0, 2, -1, 4, 1))
+    game = make_game(mixer, cases, "removed")
+    assert isinstance(game, SubsetGame)
+    slots = player_slots(cases, Absence.removed())
+    done = []
+    got = enumerate_values(game, slots, [0, 1, 2, 4], cases.ids.shape[1], batch_size=32,
+                           on_done=done.append)  # two cases of 4 players per pass
+    assert sorted(got) == [0, 1, 2, 4] and sum(done) == 4
+    plain = make_game(mixer, cases, "removed", fast=False)
+    for r, v in got.items():
+        members = subset_members(len(slots[r]))
+        coalitions = to_slots(slots[r], members, cases.ids.shape[1])
+        expected = plain(np.full(len(members), r), coalitions)
+        np.testing.assert_allclose(v, expected, rtol=0, atol=1e-12)
+    assert not isinstance(make_game(mixer, cases, "zero"), SubsetGame)
 
 
 def test_values_are_the_model_on_changed_recipes():

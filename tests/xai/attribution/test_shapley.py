@@ -1,7 +1,7 @@
 """Shapley values and interactions: known answers on toy games, brute force on a real Mixer."""
 
 from dataclasses import replace
-from itertools import combinations
+from itertools import combinations, permutations
 from math import factorial
 
 import numpy as np
@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from models.mixer import MixerConfig, build_mixer
-from xai.attribution.shapley import Interactions, shapley_interactions, shapley_values
+from xai.attribution.shapley import (
+    Interactions,
+    exact_shapley,
+    shapley_interactions,
+    shapley_values,
+)
 from xai.cases import Cases, random_cases
 
 
@@ -133,7 +138,8 @@ def test_sampled_agrees_with_exact_within_its_errors():
     assert sampled.settings["n_permutations"] == 200
     # every permutation telescopes, so efficiency holds for the estimate too
     assert abs(sampled.completeness_error[0]) < 1e-12
-    assert sampled.prediction[0] == pytest.approx(exact.prediction[0], abs=1e-12)
+    # enumeration evaluates all subsets in one pass of its own: equal to float32 rounding
+    assert sampled.prediction[0] == pytest.approx(exact.prediction[0], abs=1e-6)
 
 
 def test_sampled_is_exact_for_an_additive_model_and_seeded():
@@ -300,3 +306,20 @@ def test_interactions_match_brute_force_on_a_mixer():
         assert result.values[0, i, j] == pytest.approx(index / 2, abs=1e-9)
     total = np.nansum(result.values[0])
     assert total == pytest.approx(result.prediction[0] - result.baseline[0], abs=1e-12)
+
+
+def test_exact_shapley_is_the_average_over_orderings():
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=(3, 16))  # three games of four players
+    got = exact_shapley(v, 4)
+    expected = np.zeros((3, 4))
+    orders = list(permutations(range(4)))
+    for order in orders:
+        subset = 0
+        for j in order:
+            expected[:, j] += v[:, subset | 1 << j] - v[:, subset]
+            subset |= 1 << j
+    np.testing.assert_allclose(got, expected / len(orders), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(exact_shapley(v[1], 4), got[1], rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="2\\^4"):
+        exact_shapley(v[:, :8], 4)
