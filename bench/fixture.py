@@ -1,6 +1,6 @@
 """The model and recipes every benchmark shares.
 
-One Mixer of the default shape (64 wide, 3 layers) trained on the default synthetic data, and a
+One Mixer of the default shape (32 wide, 2 blocks) trained on the default synthetic data, and a
 pool of real synthetic recipes from the same generator (same seed, so the same ingredient
 catalogue) from which recipes of a given size are drawn. Cases are built directly from recipes,
 so a benchmark can explain recipes that were never measured.
