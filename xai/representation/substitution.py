@@ -129,22 +129,27 @@ def substituted_predictions(
     """(D, N) predictions, model units: row d with ingredient ``ingredient_id``'s vector replaced
     by ``donor_ids[d]``'s wherever it occurs; amounts and everything else unchanged.
 
-    The D x N (donor, case) pairs go through the model in batches of ``batch_size`` rows.
+    The D x N (donor, case) pairs go through the model in batches of ``batch_size`` rows,
+    shortest recipes first, each batch cut to the slots its longest recipe uses: padded to the
+    longest recipe of all, most of the work would be padding.
     """
-    n = len(cases)
+    n, width = len(cases), cases.mask.shape[1]
     donors = mixer.ingredient_vectors(torch.as_tensor(list(donor_ids), dtype=torch.long))
-    out = []
-    for start in range(0, len(donor_ids) * n, batch_size):
-        pairs = torch.arange(start, min(start + batch_size, len(donor_ids) * n))
-        donor, rows = pairs // n, pairs % n
-        ids = cases.ids[rows]
-        vectors = mixer.ingredient_vectors(ids)  # (B, T, base_dim)
-        hit = ids == ingredient_id  # (B, T)
+    used = (cases.mask * torch.arange(1, width + 1)).amax(1)  # (N,) slots up to the last present
+    order = torch.argsort(used, stable=True)
+    case_of = order.repeat_interleave(len(donor_ids))
+    donor_of = torch.arange(len(donor_ids)).repeat(n)
+    out = torch.empty(len(donor_ids), n)
+    for start in range(0, len(case_of), batch_size):
+        rows, donor = case_of[start:start + batch_size], donor_of[start:start + batch_size]
+        cut = max(int(used[rows].max()), 1)
+        ids = cases.ids[rows, :cut]
+        vectors = mixer.ingredient_vectors(ids)  # (B, cut, base_dim)
+        hit = ids == ingredient_id  # (B, cut)
         vectors[hit] = donors[donor[:, None].expand_as(ids)[hit]]
-        out.append(mixer(cases.property_ids[rows], ids, cases.amounts[rows], cases.mask[rows],
-                         ingredient_vectors=vectors))
-    flat = torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
-    return flat.reshape(len(donor_ids), n)
+        out[donor, rows] = mixer(cases.property_ids[rows], ids, cases.amounts[rows, :cut],
+                                 cases.mask[rows, :cut], ingredient_vectors=vectors)
+    return out.numpy().astype(np.float64)
 
 
 def ingredient_substitution(

@@ -48,7 +48,7 @@ def test_swapping_an_ingredient_for_itself_changes_nothing():
 
 def test_swap_equals_a_model_whose_table_row_was_overwritten():
     mixer, cases = tiny_mixer(), tiny_cases()
-    out = substituted_predictions(mixer, cases, 3, [5, 9])
+    out = substituted_predictions(mixer, cases, 3, [5, 9], batch_size=3)  # batches of mixed length
     for row, donor in enumerate([5, 9]):
         edited = copy.deepcopy(mixer)
         with torch.no_grad():
