@@ -71,27 +71,36 @@ class SubsetGrid:
         return grid
 
 
-def subset_predictions(mixer: Mixer, states: torch.Tensor, n_fixed: int = 1) -> torch.Tensor:
+def subset_predictions(mixer: Mixer, states: torch.Tensor, n_fixed: int = 1, *,
+                       varying: torch.Tensor | None = None) -> torch.Tensor:
     """(R, 2^n) predictions of each of R recipes with every subset of its toggled tokens.
 
     ``states`` (R, n_fixed + n, mixer_dim) are input token states (``Mixer.token_states``) with
     the property token first; the first ``n_fixed`` tokens are in every subset, the other n are
     toggled. Column ``s`` is the prediction of the recipe holding the toggled tokens whose bits
     are set in ``s``: equal to ``mixer.run_blocks`` on those tokens alone, to float rounding.
-    No autograd, no dropout.
+    ``varying`` (R, 2^n, mixer_dim) gives token 1 (a fixed one) a state of its own in each
+    subset, e.g. a balance ingredient topped up with what the absent ones leave; its row in
+    ``states`` is then not read. No autograd, no dropout.
     """
     R, K, _ = states.shape
     grid = SubsetGrid(n_fixed, K - n_fixed)
+    if varying is not None:
+        shape = (R, grid.size, states.shape[-1])
+        if n_fixed < 2 or varying.shape != shape:
+            raise ValueError(f"varying must be (R, 2^n, mixer_dim) = {shape} for a fixed token 1")
+        varying = varying.transpose(0, 1).contiguous()  # (2^n, R, D): a table like the others
     with torch.no_grad():
         if not len(mixer.blocks):
             out = mixer.head(mixer.norm(states[:, 0])).squeeze(-1)
             return out[:, None].expand(R, grid.size).contiguous()
         last = len(mixer.blocks) - 1
         queries = [0] if last == 0 else list(range(K))
-        tokens = _first_block(mixer, states, grid, queries)
+        tokens = _first_block(mixer, states, grid, queries, varying)
         if tokens is None:  # scores too wide for one shift per query: softmax per subset
-            tables = [states[:, t].expand(grid.rows(t), R, -1).contiguous()
-                      for t in range(K)]
+            tables = [_table(states[:, t], grid.rows(t)) for t in range(K)]
+            if varying is not None:
+                tables[1] = varying
             tokens = _later_block(mixer.blocks[0], tables, grid, queries)
         for i, block in enumerate(mixer.blocks[1:], start=1):
             queries = [0] if i == last else list(range(K))
@@ -100,34 +109,63 @@ def subset_predictions(mixer: Mixer, states: torch.Tensor, n_fixed: int = 1) -> 
     return out.T.contiguous()
 
 
-def _first_block(mixer: Mixer, x: torch.Tensor, grid: SubsetGrid,
-                 queries: list[int]) -> list[torch.Tensor | None] | None:
+def _first_block(mixer: Mixer, x: torch.Tensor, grid: SubsetGrid, queries: list[int],
+                 varying: torch.Tensor | None) -> list[torch.Tensor | None] | None:
     """Each query token's state after the first block, (rows holding it, R, D), from scores
     computed once per recipe and summed over every subset by one product per query; None where
-    the scores spread too wide for that (:data:`SAFE_EXPONENT`)."""
+    the scores spread too wide for that (:data:`SAFE_EXPONENT`). A ``varying`` token 1 (a
+    table over all subsets) adds its own key to each subset's sums and asks with its own
+    query in each subset."""
     block = mixer.blocks[0]
     R, K, D = x.shape
     H = block.attn.n_heads
     dh = D // H
     q, k, v = mixer.first_qkv(x).view(R, K, 3, H, dh).unbind(2)  # (R, K, H, dh)
     scores = torch.einsum("rihd,rjhd->rhij", q, k) * dh ** -0.5  # (R, H, query, key)
-    if bool((scores.amax(-1) - scores.amin(-1)).max() > SAFE_EXPONENT):
-        return None
-    weights = (scores - scores.amax(-1, keepdim=True)).exp()
-    values = v.transpose(1, 2)  # (R, H, key, dh)
     members = grid.membership(x.dtype, x.device)
+    if varying is not None:
+        vq, vk, vv = mixer.first_qkv(varying).view(grid.size, R, 3, H, dh).unbind(2)
+        scores[..., 1] = float("-inf")  # token 1's key is the subset's own, added below
+        members[:, 1] = 0
+        to_varying = torch.einsum("rhid,crhd->crhi", q.transpose(1, 2), vk) * dh ** -0.5
+        top = torch.maximum(scores.amax(-1), to_varying.amax(0))  # (R, H, query)
+        low = torch.minimum(scores.nan_to_num(neginf=float("inf")).amin(-1), to_varying.amin(0))
+    else:
+        top, low = scores.amax(-1), scores.amin(-1)
+    if bool((top - low).max() > SAFE_EXPONENT):
+        return None
+    weights = (scores - top[..., None]).exp()
+    values = v.transpose(1, 2)  # (R, H, key, dh)
     out_weight = block.attn.out.weight.T.contiguous()
     residual = x + block.attn.out.bias  # (R, K, D)
     tokens: list[torch.Tensor | None] = [None] * K
     for i in queries:
+        if varying is not None and i == 1:
+            continue
         w = weights[:, :, i, :, None]  # (R, H, key, 1)
         per_key = torch.cat([w * values, w], dim=-1).permute(2, 0, 1, 3)  # (key, R, H, dh + 1)
         rows = grid.holding(members, None, i).reshape(-1, K)  # (subsets holding i, key)
         sums = (rows @ per_key.reshape(K, -1)).view(len(rows), R, H, dh + 1)
+        if varying is not None:
+            e = (to_varying[..., i] - top[..., i]).exp_()  # (2^n, R, H)
+            own = torch.cat([e[..., None] * vv, e[..., None]], dim=-1)
+            sums.view(grid.holding(own, None, i).shape).add_(grid.holding(own, None, i))
         y = (sums[..., :dh] / sums[..., dh:]).view(-1, D)
         h = (y @ out_weight).view(len(rows), R, D).add_(residual[:, i])
         tokens[i] = _feed_forward(block, h)
+    if varying is not None and 1 in queries:
+        keys = [_table(k[:, j], grid.rows(j)) for j in range(K)]
+        vals = [_table(v[:, j], grid.rows(j)) for j in range(K)]
+        keys[1], vals[1] = vk, vv
+        y = _attention(vq * dh ** -0.5, keys, vals, grid, 1).view(-1, D)
+        h = (y @ out_weight).view(grid.size, R, D).add_(varying).add_(block.attn.out.bias)
+        tokens[1] = _feed_forward(block, h)
     return tokens
+
+
+def _table(state: torch.Tensor, rows: int) -> torch.Tensor:
+    """A per-recipe tensor (R, ...) repeated into a table over ``rows`` subsets."""
+    return state.expand(rows, *state.shape).contiguous()
 
 
 def _later_block(block: Block, x: list[torch.Tensor | None], grid: SubsetGrid,
@@ -148,22 +186,31 @@ def _later_block(block: Block, x: list[torch.Tensor | None], grid: SubsetGrid,
     for i in queries:
         query = torch.addmm(b_q, normed[i].reshape(-1, D), w_q).mul_(dh ** -0.5)
         query = query.view(*x[i].shape[:-1], H, dh)
-        scores = [(grid.holding(query, i, j) * grid.holding(keys[j], j, i)).sum(-1)
-                  for j in range(len(x))]  # each over the subsets holding i and j, (..., R, H)
-        top = scores[i].reshape(query.shape[:-1]).clone()  # (rows holding i, R, H)
-        for j, s in enumerate(scores):
-            part = grid.holding(top, i, j)
-            torch.maximum(part, s, out=part)
-        total = torch.zeros_like(top)
-        mixed = torch.zeros_like(query)
-        for j, s in enumerate(scores):
-            e = s.sub_(grid.holding(top, i, j)).exp_()
-            grid.holding(total, i, j).add_(e)
-            grid.holding(mixed, i, j).addcmul_(e[..., None], grid.holding(values[j], j, i))
-        y = mixed.div_(total[..., None]).view(-1, D).add_(b_v)
+        y = _attention(query, keys, values, grid, i).view(-1, D).add_(b_v)
         h = (y @ out_weight).view(x[i].shape).add_(x[i]).add_(block.attn.out.bias)
         tokens[i] = _feed_forward(block, h)
     return tokens
+
+
+def _attention(query: torch.Tensor, keys: list[torch.Tensor], values: list[torch.Tensor],
+               grid: SubsetGrid, i: int) -> torch.Tensor:
+    """Token ``i``'s softmax attention in every subset that holds it, (rows holding i, R, H,
+    dh), from its scaled ``query`` and each token's ``keys`` / ``values`` (tables over the
+    subsets holding that token, (rows, R, H, dh)): each key's share is added into the rows of
+    the subsets that hold both tokens."""
+    scores = [(grid.holding(query, i, j) * grid.holding(keys[j], j, i)).sum(-1)
+              for j in range(len(keys))]  # each over the subsets holding i and j, (..., R, H)
+    top = scores[i].reshape(query.shape[:-1]).clone()  # (rows holding i, R, H)
+    for j, s in enumerate(scores):
+        part = grid.holding(top, i, j)
+        torch.maximum(part, s, out=part)
+    total = torch.zeros_like(top)
+    mixed = torch.zeros_like(query)
+    for j, s in enumerate(scores):
+        e = s.sub_(grid.holding(top, i, j)).exp_()
+        grid.holding(total, i, j).add_(e)
+        grid.holding(mixed, i, j).addcmul_(e[..., None], grid.holding(values[j], j, i))
+    return mixed.div_(total[..., None])
 
 
 def _feed_forward(block: Block, h: torch.Tensor) -> torch.Tensor:

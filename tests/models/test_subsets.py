@@ -112,3 +112,30 @@ def test_softmax_per_subset_in_the_first_block(monkeypatch):
     mixer = small_mixer(n_layers=3, layer_norm=True)
     batch = recipes(3, 4, seed=2)
     assert torch.allclose(fast(mixer, *batch), plain(mixer, *batch), atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+@pytest.mark.parametrize("per_subset_softmax", [False, True])
+def test_a_token_with_a_state_of_its_own_in_each_subset(n_layers, per_subset_softmax,
+                                                       monkeypatch):
+    """Ingredient 0 is a balance: always present, topped up with what the absent ones leave."""
+    if per_subset_softmax:
+        monkeypatch.setattr("models.subsets.SAFE_EXPONENT", -1.0)
+    mixer = small_mixer(n_layers=n_layers, layer_norm=n_layers == 3)
+    property_ids, ids, amounts = recipes(3, 5, seed=5)
+    s = torch.arange(16)
+    bits = ((s[:, None] >> torch.arange(4)) & 1).float()  # (16, 4) over ingredients 1..4
+    topped = amounts[:, :1] + ((1 - bits) @ amounts[:, 1:].T).T  # (3, 16)
+    vectors = mixer.ingredient_vectors(ids[:, :1]).expand(3, 16, -1)
+    varying = mixer.encode_amounts(vectors, topped)  # (3, 16, D)
+    states = mixer.token_states(property_ids, ids, amounts)
+    got = subset_predictions(mixer, states, n_fixed=2, varying=varying)
+    rows = torch.arange(3).repeat_interleave(16)
+    changed = amounts[rows].clone()
+    changed[:, 0] = topped.reshape(-1)
+    mask = torch.cat([torch.ones(16, 1), bits], dim=1).bool().repeat(3, 1)
+    with torch.no_grad():
+        expected = mixer(property_ids[rows], ids[rows], changed, mask).view(3, 16)
+    assert torch.allclose(got, expected, atol=2e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="varying"):
+        subset_predictions(mixer, states, n_fixed=1, varying=varying)

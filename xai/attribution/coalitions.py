@@ -8,16 +8,15 @@ model output for the recipe so changed, in the property's standardised model uni
 For a ``Mixer`` the evaluation never builds a padded recipe per coalition: each case's tokens (and
 their first-block projections) are computed once, coalitions are grouped by how many tokens they
 keep, and each group gathers just its present tokens into a dense block that runs without any
-attention mask (``Mixer.run_blocks``). Under ``removed`` absence, enumerating all 2^n coalitions of
-a case goes further: ``models.subsets`` computes every subset's prediction in one pass that shares
-the first block's attention scores and each token's dense layers across the subsets. Any other
-callable with the Mixer's forward signature ``f(property_ids, ingredient_ids, amounts, mask) ->
-(B,)`` is evaluated on recipes built with ``xai.absence.apply_absence``.
+attention mask (``Mixer.run_blocks``). Under ``removed`` and ``balance`` absence, enumerating all
+2^n coalitions of a case goes further: ``models.subsets`` computes every subset's prediction in one
+pass that shares the first block's attention scores and each token's dense layers across the
+subsets. Any other callable with the Mixer's forward signature ``f(property_ids, ingredient_ids,
+amounts, mask) -> (B,)`` is evaluated on recipes built with ``xai.absence.apply_absence``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -100,8 +99,8 @@ def make_game(
         raise ValueError("batch_size must be at least 1")
     if fast and isinstance(model, Mixer):
         game = _mixer_game(model, cases, absence, batch_size)
-        if absence.kind == "removed":
-            return SubsetGame(game, _every_subset(model, cases))
+        if absence.kind in ("removed", "balance"):
+            return SubsetGame(game, _EverySubset(model, cases, absence))
         return game
     return _callable_game(model, cases, absence, batch_size)
 
@@ -277,58 +276,76 @@ def _mixer_game(mixer: Mixer, cases: Cases, absence: Absence, batch_size: int) -
     return game
 
 
-def _every_subset(mixer: Mixer, cases: Cases):
-    """v over all subsets of each case's players under ``removed`` absence: the property token
-    and the players' tokens through ``models.subsets.subset_predictions``."""
-    param = next(mixer.parameters())
-    device = param.device
+class _EverySubset:
+    """v over all subsets of each case's players under ``removed`` or ``balance`` absence,
+    through ``models.subsets.subset_predictions``: the property token, the balance ingredient's
+    token (present in every subset, with the amount that subset leaves it) and the players'
+    tokens."""
 
-    def states(rows: list[int], tokens: np.ndarray) -> torch.Tensor:
-        index = torch.as_tensor(rows, device=device)
-        with torch.no_grad(), evaluation(mixer):
-            x = mixer.token_states(cases.property_ids[index].to(device),
-                                   cases.ids[index].to(device),
-                                   cases.amounts[index].to(device=device, dtype=param.dtype))
-        picked = torch.as_tensor(tokens, device=device)[..., None].expand(-1, -1, x.shape[-1])
-        return x.gather(1, picked)
+    def __init__(self, mixer: Mixer, cases: Cases, absence: Absence) -> None:
+        self.mixer, self.cases = mixer, cases
+        param = next(mixer.parameters())
+        self.device, self.dtype = param.device, param.dtype
+        self.balance = (cases.balance_slot.cpu().numpy().astype(np.int64)
+                        if absence.kind == "balance" else np.full(len(cases), -1))
 
-    def predict(x: torch.Tensor, n_fixed: int) -> np.ndarray:
-        with evaluation(mixer):
-            return subset_predictions(mixer, x, n_fixed).double().cpu().numpy()
-
-    def every_subset(slots, rows, batch_size, on_done):
+    def __call__(self, slots: Sequence[np.ndarray], rows: Sequence[int], batch_size: int,
+                 on_done: Callable[[int], None] | None) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}
-        by_size: dict[int, list[int]] = {}
+        groups: dict[tuple[int, bool], list[int]] = {}
         for r in rows:
-            by_size.setdefault(len(slots[r]), []).append(int(r))
-        for n, group in sorted(by_size.items()):
-            if n > SPLIT_PLAYERS:
-                for r in group:
-                    out[r] = _in_parts(slots[r], functools.partial(states, [r]), predict)
-                    if on_done is not None:
-                        on_done(1)
-                continue
-            step = max(1, batch_size // 2**n)
+            groups.setdefault((len(slots[r]), bool(self.balance[r] >= 0)), []).append(int(r))
+        for (n, _), group in sorted(groups.items()):
+            step = 1 if n > SPLIT_PLAYERS else max(1, batch_size // 2**n)
             for start in range(0, len(group), step):
                 part = group[start:start + step]
-                tokens = np.array([np.concatenate([[0], slots[r] + 1]) for r in part])
-                values = predict(states(part, tokens), 1)
-                out.update(zip(part, values, strict=True))
+                if n > SPLIT_PLAYERS:
+                    out[part[0]] = self._in_parts(part[0], slots[part[0]])
+                else:
+                    players = [slots[r] for r in part]
+                    out.update(zip(part, self._values(part, players, players, [],
+                                                      ~subset_members(n)), strict=True))
                 if on_done is not None:
                     on_done(len(part))
         return out
 
-    return every_subset
+    def _in_parts(self, r: int, players: np.ndarray) -> np.ndarray:
+        """One case of many players: for each subset of the players above the lowest
+        :data:`SPLIT_PLAYERS`, those present join the fixed tokens."""
+        low, high = players[:SPLIT_PLAYERS], players[SPLIT_PLAYERS:]
+        width = 2 ** len(low)
+        v = np.empty(2 ** len(players))
+        for h, present in enumerate(subset_members(len(high))):
+            absent = np.concatenate([~subset_members(len(low)),
+                                     np.broadcast_to(~present, (width, len(high)))], axis=1)
+            v[h * width:(h + 1) * width] = self._values([r], [players], [low],
+                                                        list(high[present]), absent)[0]
+        return v
 
-
-def _in_parts(slots: np.ndarray, states: Callable, predict: Callable) -> np.ndarray:
-    """v over all subsets of one case's many players: for each subset of the players above
-    the lowest :data:`SPLIT_PLAYERS`, those present join the property token as fixed tokens."""
-    low, high = slots[:SPLIT_PLAYERS] + 1, slots[SPLIT_PLAYERS:] + 1
-    v = np.empty(2 ** len(slots))
-    width = 2 ** len(low)
-    for h, present in enumerate(subset_members(len(high))):
-        fixed = np.concatenate([[0], high[present]])
-        x = states(np.concatenate([fixed, low])[None])
-        v[h * width:(h + 1) * width] = predict(x, len(fixed))[0]
-    return v
+    def _values(self, rows: list[int], players: list[np.ndarray], toggled: list[np.ndarray],
+                fixed: list[int], absent: np.ndarray) -> np.ndarray:
+        """(R, 2^k) values of the cases ``rows`` (all with a balance ingredient or all without)
+        over the subsets of their ``toggled`` player slots (k each), the player slots ``fixed``
+        present in every subset; ``absent`` (2^k, n) marks the ``players`` (n each) that each
+        subset leaves out, whose amounts go to the balance ingredient."""
+        mixer, index = self.mixer, torch.as_tensor(rows)
+        amounts = self.cases.amounts[index].to(device=self.device, dtype=self.dtype)
+        ids = self.cases.ids[index].to(self.device)
+        balance = self.balance[rows]
+        n_head = 1 if balance[0] < 0 else 2  # the property token, then any balance token
+        tokens = np.array([np.concatenate([[0, b + 1][:n_head], np.add(fixed, 1), t + 1])
+                           for b, t in zip(balance, toggled, strict=True)], dtype=np.int64)
+        tokens = torch.as_tensor(tokens, device=self.device)
+        with torch.no_grad(), evaluation(mixer):
+            x = mixer.token_states(self.cases.property_ids[index].to(self.device), ids, amounts)
+            x = x.gather(1, tokens[..., None].expand(-1, -1, x.shape[-1]))
+            varying = None
+            if balance[0] >= 0:  # the balance's amount plus what each subset leaves out
+                slot = torch.as_tensor(balance, device=self.device)[:, None]
+                left = amounts.gather(1, torch.as_tensor(np.array(players), device=self.device))
+                moved = left @ torch.as_tensor(absent.T, dtype=self.dtype, device=self.device)
+                vectors = mixer.ingredient_vectors(ids.gather(1, slot))  # (R, 1, base_dim)
+                varying = mixer.encode_amounts(vectors.expand(-1, len(absent), -1),
+                                               amounts.gather(1, slot) + moved)
+            v = subset_predictions(mixer, x, n_head + len(fixed), varying=varying)
+        return v.double().cpu().numpy()

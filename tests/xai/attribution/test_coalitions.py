@@ -64,25 +64,28 @@ def test_fast_path_equals_plain_forward(encoding, absence):
 
 
 @pytest.mark.parametrize("split", [12, 3])
-def test_every_subset_at_once_equals_the_plain_forward(split, monkeypatch):
-    """Enumeration under removed absence takes models.subsets; with ``split`` 3 the six-player
-    case is enumerated in eight parts."""
+@pytest.mark.parametrize("absence", ["removed", "balance"])
+def test_every_subset_at_once_equals_the_plain_forward(split, absence, monkeypatch):
+    """Enumeration under removed and balance absence takes models.subsets; with ``split`` 3
+    the cases of more than three players are enumerated in parts."""
     monkeypatch.setattr("xai.attribution.coalitions.SPLIT_PLAYERS", split)
     mixer = small_mixer(n_layers=3).double()
     cases = make_cases(sizes=(4, 6, 4, 5, 4), balance=(0, 2, -1, 4, 1))
-    game = make_game(mixer, cases, "removed")
+    game = make_game(mixer, cases, absence)
     assert isinstance(game, SubsetGame)
-    slots = player_slots(cases, Absence.removed())
+    slots = player_slots(cases, Absence(absence))
     done = []
     got = enumerate_values(game, slots, [0, 1, 2, 4], cases.ids.shape[1], batch_size=32,
                            on_done=done.append)  # two cases of 4 players per pass
     assert sorted(got) == [0, 1, 2, 4] and sum(done) == 4
-    plain = make_game(mixer, cases, "removed", fast=False)
+    plain = make_game(mixer, cases, absence, fast=False)
     for r, v in got.items():
         members = subset_members(len(slots[r]))
         coalitions = to_slots(slots[r], members, cases.ids.shape[1])
-        expected = plain(np.full(len(members), r), coalitions)
-        np.testing.assert_allclose(v, expected, rtol=0, atol=1e-12)
+        index = np.full(len(members), r)
+        np.testing.assert_allclose(v, game.game(index, coalitions), rtol=0, atol=1e-12)
+        # the plain path tops the balance up in the cases' float32 amounts
+        np.testing.assert_allclose(v, plain(index, coalitions), rtol=0, atol=1e-7)
     assert not isinstance(make_game(mixer, cases, "zero"), SubsetGame)
 
 
