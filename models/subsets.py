@@ -41,7 +41,6 @@ class SubsetGrid:
         if n_fixed < 1 or n < 0:
             raise ValueError("at least one fixed token (the property's) and n >= 0 are needed")
         self.n_fixed, self.n = n_fixed, n
-        self.n_tokens = n_fixed + n
 
     @property
     def size(self) -> int:
@@ -52,7 +51,7 @@ class SubsetGrid:
         return self.size if token < self.n_fixed else self.size // 2
 
     def membership(self, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
-        """(2^n, n_tokens): 1 where a subset holds a token (the fixed ones in every subset)."""
+        """(2^n, n_fixed + n): 1 where a subset holds a token (the fixed ones in all of them)."""
         s = torch.arange(self.size, device=device)
         bits = (s[:, None] >> torch.arange(self.n, device=device)) & 1
         fixed = torch.ones(self.size, self.n_fixed, dtype=bits.dtype, device=device)
@@ -139,9 +138,7 @@ def _first_block(mixer: Mixer, x: torch.Tensor, grid: SubsetGrid, queries: list[
     out_weight = block.attn.out.weight.T.contiguous()
     residual = x + block.attn.out.bias  # (R, K, D)
     tokens: list[torch.Tensor | None] = [None] * K
-    for i in queries:
-        if varying is not None and i == 1:
-            continue
+    for i in (queries if varying is None else [q for q in queries if q != 1]):
         w = weights[:, :, i, :, None]  # (R, H, key, 1)
         per_key = torch.cat([w * values, w], dim=-1).permute(2, 0, 1, 3)  # (key, R, H, dh + 1)
         rows = grid.holding(members, None, i).reshape(-1, K)  # (subsets holding i, key)

@@ -297,15 +297,19 @@ class _EverySubset:
         for r in rows:
             groups.setdefault((len(slots[r]), bool(self.balance[r] >= 0)), []).append(int(r))
         for (n, _), group in sorted(groups.items()):
-            step = 1 if n > SPLIT_PLAYERS else max(1, batch_size // 2**n)
+            if n > SPLIT_PLAYERS:
+                for r in group:
+                    out[r] = self._in_parts(r, slots[r])
+                    if on_done is not None:
+                        on_done(1)
+                continue
+            absent = ~subset_members(n)
+            step = max(1, batch_size // 2**n)
             for start in range(0, len(group), step):
                 part = group[start:start + step]
-                if n > SPLIT_PLAYERS:
-                    out[part[0]] = self._in_parts(part[0], slots[part[0]])
-                else:
-                    players = [slots[r] for r in part]
-                    out.update(zip(part, self._values(part, players, players, [],
-                                                      ~subset_members(n)), strict=True))
+                players = [slots[r] for r in part]
+                out.update(zip(part, self._values(part, players, players, [], absent),
+                               strict=True))
                 if on_done is not None:
                     on_done(len(part))
         return out
@@ -314,11 +318,12 @@ class _EverySubset:
         """One case of many players: for each subset of the players above the lowest
         :data:`SPLIT_PLAYERS`, those present join the fixed tokens."""
         low, high = players[:SPLIT_PLAYERS], players[SPLIT_PLAYERS:]
-        width = 2 ** len(low)
+        low_absent = ~subset_members(len(low))
+        width = len(low_absent)
         v = np.empty(2 ** len(players))
         for h, present in enumerate(subset_members(len(high))):
-            absent = np.concatenate([~subset_members(len(low)),
-                                     np.broadcast_to(~present, (width, len(high)))], axis=1)
+            absent = np.concatenate([low_absent, np.broadcast_to(~present, (width, len(high)))],
+                                    axis=1)
             v[h * width:(h + 1) * width] = self._values([r], [players], [low],
                                                         list(high[present]), absent)[0]
         return v

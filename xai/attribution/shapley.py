@@ -188,11 +188,10 @@ def _coefficients(n: int) -> np.ndarray:
     """(2^n, n): v(T)'s weight in phi_j, w(|T| - 1) where T holds j and -w(|T|) where not,
     with w(k) = 1 / (n * C(n - 1, k))."""
     s = np.arange(2**n, dtype=np.int64)
-    sizes = np.bitwise_count(s).astype(np.int64)
+    sizes = np.bitwise_count(s)
     weights = np.array([1.0 / (n * comb(n - 1, k)) for k in range(n)] + [0.0])
     holds = ((s[:, None] >> np.arange(n)) & 1).astype(bool)
-    out = np.where(holds, weights[np.maximum(sizes - 1, 0)][:, None], -weights[sizes][:, None])
-    return out
+    return np.where(holds, weights[np.maximum(sizes, 1) - 1][:, None], -weights[sizes][:, None])
 
 
 @dataclass(frozen=True)
