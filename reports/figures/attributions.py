@@ -1,6 +1,6 @@
 """Figures of attributions (all in standardised model units): global importance, attribution
-against amount, agreement between methods, the sanity check, deletion curves, and the
-per-case waterfall of the review pages."""
+against amount, agreement between methods, the sanity check, deletion curves (the review
+pages' per-case figure is :mod:`reports.figures.review`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from reports.figures.base import (
     shorten,
     styled,
 )
-from reports.figures.draw import waterfall_bars
 from reports.palette import Palette
 
 UNITS = "model units"
@@ -160,55 +159,6 @@ def deletion_plot(curves: Mapping[str, Mapping]) -> Figure:
         ax.set_xlabel("share of ingredients removed")
         ax.set_ylabel(UNITS)
     legend_outside(axes[-1])
-    return fig
-
-
-@styled
-def review_figure(names: Sequence[str], ig: Sequence[float | None],
-                  shapley: Sequence[float | None], baseline: float, prediction: float,
-                  palette: Palette, *, top: int = 10, title: str = "",
-                  colours: Sequence[str] | None = None) -> Figure:
-    """Left: a waterfall from f(no ingredient) to f(recipe) through the Shapley values, largest
-    first, the rest pooled. Right: Integrated Gradients and Shapley values side by side, the
-    legend above the bars. ``names`` are the labels drawn; ``colours`` (one per name) colour
-    the tick labels (default: the palette's colour of each name)."""
-    phi = np.array([np.nan if v is None else v for v in shapley], dtype=float)
-    grad = np.array([np.nan if v is None else v for v in ig], dtype=float)
-    colours = list(colours) if colours is not None else [palette.colour(n) for n in names]
-    players = np.flatnonzero(np.isfinite(phi))
-    order = players[np.argsort(-np.abs(phi[players]), kind="stable")]
-    shown = order[:top]
-    height = max(2.6, 0.26 * (len(shown) + 2) + 1.2)
-    fig = new_figure(width=WIDE, height=height)
-    fig.set_layout_engine(None)  # fixed margins: many of these are drawn, and fast
-    fig.subplots_adjust(left=0.2, right=0.98, wspace=0.62, bottom=0.55 / height,
-                        top=1 - (0.8 if title else 0.65) / height)
-    left, right = fig.subplots(1, 2)
-
-    waterfall_bars(left, [names[i] for i in players], phi[players], baseline, prediction,
-                   top=top, fontsize=7.5, width=30)
-    left.set_xlabel(f"prediction ({UNITS})")
-    left.set_title("Shapley waterfall", fontsize=8)
-
-    ranked = shown[::-1]
-    yy = np.arange(len(ranked))
-    ig_bars = right.barh(yy - 0.2, grad[ranked], height=0.4, color=METHOD_COLOURS["ig"],
-                         label="IG")
-    sh_bars = right.barh(yy + 0.2, phi[ranked], height=0.4, color=METHOD_COLOURS["shapley"],
-                         label="Shapley")
-    for bars, values, method in ((ig_bars, grad, "IG"), (sh_bars, phi, "Shapley")):
-        for bar, i in zip(bars, ranked, strict=True):
-            hover(bar, f"{names[i]}: {method} {values[i]:+.3g} ({UNITS})")
-    right.axvline(0.0, color=NEUTRAL, lw=0.5)
-    right.set_yticks(yy, [shorten(names[i], 30) for i in ranked], fontsize=7.5)
-    for tick, i in zip(right.get_yticklabels(), ranked, strict=True):
-        tick.set_color(colours[i])
-    right.set_xlabel(f"attribution ({UNITS})")
-    right.set_title("IG and Shapley", fontsize=8, loc="left")
-    right.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=7.5,
-                 borderaxespad=0.2)
-    if title:
-        fig.suptitle(plain(title), fontsize=9)
     return fig
 
 

@@ -189,8 +189,13 @@ def plain(text) -> str:
     return str(text).replace("$", r"\$")
 
 
-def shorten(label, width: int = 22) -> str:
-    """A label cut to ``width`` characters with an ellipsis, for crowded axes, then made
-    :func:`plain`."""
+def cut(label, width: int = 22) -> str:
+    """``label`` cut to ``width`` characters with an ellipsis, as written (for SVG drawn
+    directly, where no character is special)."""
     label = str(label)
-    return plain(label if len(label) <= width else label[: width - 1] + "\u2026")
+    return label if len(label) <= width else label[: width - 1] + "\u2026"
+
+
+def shorten(label, width: int = 22) -> str:
+    """A label :func:`cut` to ``width`` characters for crowded axes, then made :func:`plain`."""
+    return plain(cut(label, width))

@@ -5,41 +5,74 @@ and creates no figure; names pass through :func:`reports.figures.base.shorten`."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.image import AxesImage
 
-from reports.figures.base import NEGATIVE, NEUTRAL, POSITIVE, plain, shorten
+from reports.figures.base import NEGATIVE, NEUTRAL, POSITIVE, cut, plain, shorten
+
+
+@dataclass(frozen=True)
+class WaterfallSteps:
+    """The bars of a waterfall, top to bottom: ``labels`` (cut to length, not yet made
+    :func:`~reports.figures.base.plain`), each bar's ``left`` end and signed ``width``, and its
+    ``colour``; ``names`` holds the uncut name of each bar (the pooled rest and the two ends
+    get their labels)."""
+
+    labels: list[str]
+    names: list[str]
+    left: list[float]
+    width: list[float]
+    colour: list[str]
+
+
+def waterfall_steps(names: Sequence[str], values: np.ndarray, baseline: float,
+                    prediction: float, *, top: int = 10, start_label: str = "f(no ingredient)",
+                    end_label: str = "f(recipe)", width: int = 16) -> WaterfallSteps:
+    """A waterfall from ``baseline`` to ``prediction`` through ``values`` (one per name, the
+    players only), largest |value| first; past ``top`` the rest are pooled into one bar. The
+    first and last bars start at 0; the steps are red when they raise the prediction and blue
+    when they lower it."""
+    values = np.asarray(values, dtype=float)
+    order = np.argsort(-np.abs(values), kind="stable")
+    shown, rest = order[:top], order[top:]
+    labels = [start_label] + [cut(names[i], width) for i in shown]
+    full = [start_label] + [str(names[i]) for i in shown]
+    steps = [float(values[i]) for i in shown]
+    if len(rest):
+        labels.append(f"{len(rest)} others")
+        full.append(f"{len(rest)} others")
+        steps.append(float(np.sum(values[rest])))
+    labels.append(end_label)
+    full.append(end_label)
+    left, widths, colours = [0.0], [float(baseline)], [NEUTRAL]
+    start = float(baseline)
+    for step in steps:
+        left.append(start)
+        widths.append(step)
+        colours.append(POSITIVE if step >= 0 else NEGATIVE)
+        start += step
+    left.append(0.0)
+    widths.append(float(prediction))
+    colours.append(NEUTRAL)
+    return WaterfallSteps(labels, full, left, widths, colours)
 
 
 def waterfall_bars(ax: Axes, names: Sequence[str], values: np.ndarray, baseline: float,
                    prediction: float, *, top: int = 10, start_label: str = "f(no ingredient)",
                    end_label: str = "f(recipe)", fontsize: float | None = None,
                    width: int = 16) -> None:
-    """Horizontal waterfall from ``baseline`` to ``prediction`` through ``values`` (one per
-    name, the players only), largest |value| first; past ``top`` the rest are pooled into one
-    bar. The first and last bars start at 0; the steps are red when they raise the prediction
-    and blue when they lower it."""
-    values = np.asarray(values, dtype=float)
-    order = np.argsort(-np.abs(values), kind="stable")
-    shown, rest = order[:top], order[top:]
-    labels = [plain(start_label)] + [shorten(names[i], width) for i in shown]
-    steps = [float(values[i]) for i in shown]
-    if len(rest):
-        labels.append(f"{len(rest)} others")
-        steps.append(float(np.sum(values[rest])))
-    labels.append(plain(end_label))
-    y = np.arange(len(labels))
-    ax.barh(y[0], baseline, color=NEUTRAL, height=0.6)
-    start = baseline
-    for k, step in enumerate(steps, start=1):
-        ax.barh(y[k], step, left=start, color=POSITIVE if step >= 0 else NEGATIVE, height=0.6)
-        start += step
-    ax.barh(y[-1], prediction, color=NEUTRAL, height=0.6)
+    """:func:`waterfall_steps` drawn on ``ax`` as horizontal bars, the first on top."""
+    bars = waterfall_steps(names, values, baseline, prediction, top=top,
+                           start_label=start_label, end_label=end_label, width=width)
+    y = np.arange(len(bars.labels))
+    for k in y:
+        ax.barh(k, bars.width[k], left=bars.left[k], color=bars.colour[k], height=0.6)
     ax.axvline(0.0, color=NEUTRAL, lw=0.5)
-    ax.set_yticks(y, labels, fontsize=fontsize)
+    ax.set_yticks(y, [plain(label) for label in bars.labels], fontsize=fontsize)
     ax.invert_yaxis()
 
 

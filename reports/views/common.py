@@ -47,11 +47,15 @@ def is_available(part) -> bool:
     return isinstance(part, dict) and part.get("available", True) is not False
 
 
-def figure(fig: Figure, alt: str, caption: str = "", *, png: bool = False,
+def figure(fig: Figure | str, alt: str, caption: str = "", *, png: bool = False,
            download: dict | None = None) -> dict:
     """A figure block: inline SVG (hover texts, selectable labels), or a PNG ``data:`` URI for
-    dense raster content. ``download`` is an optional ``{"href", "name", "text"}`` link (the
-    figure's full data as a file)."""
+    dense raster content. ``fig`` is a matplotlib figure, or SVG markup already written by
+    :mod:`reports.figures.svg` (escaped there). ``download`` is an optional
+    ``{"href", "name", "text"}`` link (the figure's full data as a file)."""
+    if isinstance(fig, str):
+        return {"kind": "figure", "src": None, "svg": Markup(fig), "alt": alt,
+                "caption": caption, "download": download}
     if png:
         return {"kind": "figure", "src": to_png_uri(fig), "svg": None, "alt": alt,
                 "caption": caption, "download": download}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from reports.figures import attributions as figs
+from reports.figures.review import review_figure
 from reports.format import count, num, signed
 from reports.palette import Palette
 from reports.views.common import (
@@ -171,12 +171,12 @@ def _property_blocks(fid: str, prop: dict, palette: Palette, review: dict, units
             *_trust_rows(prop, in_unit),
             ("Shapley values", "exact" if prop["shapley_exact"] else "sampled permutations"),
         ], numeric=(1,)),
-        figure(figs.review_figure([palette.label(r["ingredient"]) for r in players],
-                                  [r["ig"] for r in players],
-                                  [r["shapley"] for r in players],
-                                  prop["baseline_model_units"], prop["prediction_model_units"],
-                                  palette, title=name,
-                                  colours=[palette.colour(r["ingredient"]) for r in players]),
+        figure(review_figure([palette.label(r["ingredient"]) for r in players],
+                             [r["ig"] for r in players],
+                             [r["shapley"] for r in players],
+                             prop["baseline_model_units"], prop["prediction_model_units"],
+                             palette, title=name,
+                             colours=[palette.colour(r["ingredient"]) for r in players]),
                f"Waterfall of Shapley values and IG versus Shapley bars for {name}"),
         table(columns, rows,
               caption=f"Attributions for {name} (ranks by |value|)",

@@ -45,6 +45,7 @@ def test_importing_and_drawing_keep_the_backend(chosen):
         from reports import plots, write_report
         import reports.render, reports.views, reports.figures.attributions as figs
         from reports.figures.base import to_png_uri, to_svg_uri
+        from reports.figures.review import review_figure
         from reports.palette import build_palette
 
         class Ex(types.SimpleNamespace):  # an Attribution's fields, without importing xai
@@ -59,8 +60,11 @@ def test_importing_and_drawing_keep_the_backend(chosen):
         to_svg_uri(ax.figure)
         ax = plots.importance(ex)
         ax.figure.savefig(__import__("io").BytesIO(), format="png")
-        to_png_uri(figs.review_figure(["a", "b$_{{c$"], [0.1, 0.2], [0.5, -0.25], 0.25, 0.5,
-                                      build_palette({{}}), title="F1 $_{{x$"))
+        to_png_uri(figs.importance_grid({{"ph": {{"ingredients": ["b$_{{c$"], "mean_abs": [0.5]}}}},
+                                        build_palette({{}})))
+        svg = review_figure(["a", "b$_{{c$"], [0.1, 0.2], [0.5, -0.25], 0.25, 0.5,
+                            build_palette({{}}), title="F1 $_{{x$")
+        assert ">b$_{{c$<" in svg and ">F1 $_{{x$<" in svg
         after = dict.__getitem__(matplotlib.rcParams, "backend")
         assert after == before, (before, after)
         if chosen:
