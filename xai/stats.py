@@ -80,13 +80,19 @@ def bootstrap_interval(
             result = stats.bootstrap(
                 tuple(arrays), statistic, n_resamples=n_resamples, paired=True,
                 vectorized=True, confidence_level=confidence, method=method,
-                rng=np.random.default_rng(seed), batch=min(n_resamples, 500),
+                rng=np.random.default_rng(seed), batch=_batch(n_resamples, n),
             )
         low, high = (float(v) for v in (result.confidence_interval.low,
                                         result.confidence_interval.high))
         if math.isfinite(low) and math.isfinite(high):
             return Interval(estimate, low, high, confidence, f"bootstrap-{method.lower()}", n)
     return Interval(estimate, NAN, NAN, confidence, "none", n)
+
+
+def _batch(n_resamples: int, n: int) -> int:
+    """Resamples per batch: all of them unless that would hold more than about 16 MB. scipy
+    draws the same resamples whatever the batch, so the interval does not depend on it."""
+    return max(1, min(n_resamples, 2_000_000 // max(n, 1)))
 
 
 def mean_interval(

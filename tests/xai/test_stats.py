@@ -109,3 +109,13 @@ def test_wilcoxon_effect_size_and_pvalue():
 def test_finite_mean_ignores_nan():
     assert finite_mean(np.array([1.0, np.nan, 3.0])) == 2.0
     assert np.isnan(finite_mean(np.array([np.nan])))
+
+
+def test_bootstrap_interval_does_not_depend_on_the_batch():
+    """A sample large enough to be resampled in batches gives scipy's one-batch interval."""
+    values = np.random.default_rng(4).normal(size=5_000)
+    ours = mean_interval(values, seed=7)
+    whole = stats.bootstrap((values,), np.mean, n_resamples=2000, vectorized=True,
+                            method="BCa", rng=np.random.default_rng(7), batch=None)
+    assert (ours.low, ours.high) == (whole.confidence_interval.low,
+                                     whole.confidence_interval.high)
