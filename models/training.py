@@ -116,29 +116,42 @@ LENGTH_BUCKET = 8
 """Predictions pad each recipe to its length rounded up to a multiple of this."""
 
 
+PREDICT_ROWS = 256
+"""Rows of every forward call :func:`predict_samples` makes."""
+
+
+def forward_calls(lengths: torch.Tensor, rows: int = PREDICT_ROWS
+                  ) -> list[tuple[int, torch.Tensor]]:
+    """The forward calls :func:`predict_samples` makes for samples whose recipes have
+    ``lengths`` ingredients: ``(width, sample indices)`` per call, in order. Recipes are grouped
+    by length rounded up to :data:`LENGTH_BUCKET` slots, ``rows`` samples a call (the last of
+    each length fewer, the call then filled up with empty recipes)."""
+    buckets = torch.clamp((lengths + LENGTH_BUCKET - 1) // LENGTH_BUCKET, min=1)
+    return [(bucket * LENGTH_BUCKET, index) for bucket in torch.unique(buckets).tolist()
+            for index in torch.nonzero(buckets == bucket).squeeze(1).split(rows)]
+
+
 @torch.no_grad()
-def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = 256) -> np.ndarray:
+def predict_samples(mixer: Mixer, samples: Samples, *, batch_size: int = PREDICT_ROWS
+                    ) -> np.ndarray:
     """Standardised predictions for every sample, in order.
 
-    Recipes run grouped by length, each padded to its length rounded up to
+    Recipes run in the calls of :func:`forward_calls`: padded to their length rounded up to
     :data:`LENGTH_BUCKET` slots rather than to the longest recipe of a batch (with recipes of 5
-    to 40 ingredients about twice as fast), in batches of exactly ``batch_size`` rows (the
-    last of each length filled up with empty recipes). A recipe thus always runs in a forward
-    call of the same shape, and its prediction depends on it alone: predictions cut into
-    chunks anywhere (``xai predict --jobs``) equal one run's to the bit.
+    to 40 ingredients about twice as fast), in calls of exactly ``batch_size`` rows. A recipe's
+    prediction depends on the recipe and on its row in the call (on some CPUs the matrix
+    kernels round differently at different memory alignments, measured on an AMD EPYC): samples
+    given in the order of :func:`forward_calls` and cut between its calls run in the same calls
+    at the same rows, so their predictions equal one run's to the bit.
     """
     predicted = torch.empty(len(samples))
     lengths = samples.recipes.mask.sum(1)[samples.recipe_index]
-    buckets = torch.clamp((lengths + LENGTH_BUCKET - 1) // LENGTH_BUCKET, min=1)
     with evaluation(mixer):
-        for bucket in torch.unique(buckets).tolist():
-            width = bucket * LENGTH_BUCKET
-            for rows in torch.nonzero(buckets == bucket).squeeze(1).split(batch_size):
-                r = samples.recipes.take(samples.recipe_index[rows])
-                ids, amounts, mask = (_pad(t, width, batch_size)
-                                      for t in (r.ids, r.amounts, r.mask))
-                prop = _pad(samples.property_ids[rows][:, None], 1, batch_size)[:, 0]
-                predicted[rows] = mixer(prop, ids, amounts, mask)[: len(rows)]
+        for width, rows in forward_calls(lengths, batch_size):
+            r = samples.recipes.take(samples.recipe_index[rows])
+            ids, amounts, mask = (_pad(t, width, batch_size) for t in (r.ids, r.amounts, r.mask))
+            prop = _pad(samples.property_ids[rows][:, None], 1, batch_size)[:, 0]
+            predicted[rows] = mixer(prop, ids, amounts, mask)[: len(rows)]
     return predicted.numpy().astype(np.float64)
 
 

@@ -107,3 +107,32 @@ def test_training_steps_run_on_train_threads(monkeypatch):
         assert torch.get_num_threads() == 2  # restored
     finally:
         torch.set_num_threads(before)
+
+
+def test_forward_calls_group_by_rounded_length_in_order():
+    from models.training import LENGTH_BUCKET, forward_calls
+
+    lengths = torch.tensor([3, 9, 8, 1, 17, 12, 0, 5, 16])
+    calls = forward_calls(lengths, rows=2)
+    assert [(w, i.tolist()) for w, i in calls] == [
+        (8, [0, 2]), (8, [3, 6]), (8, [7]), (16, [1, 5]), (16, [8]), (24, [4])]
+    assert all(w % LENGTH_BUCKET == 0 for w, _ in calls)
+
+
+def test_predictions_cut_between_forward_calls_equal_one_run(tiny_model, tiny_dataset):
+    """Rows in the order of forward_calls, predicted in pieces of whole calls, equal one
+    run's to the bit: each row runs in the same call at the same row (on some CPUs a row's
+    prediction depends on its row in the call)."""
+    from models.training import forward_calls
+
+    recipes = tiny_dataset.recipes()
+    rows = tiny_dataset.measurements[["formulation_id", "property"]].drop_duplicates()
+    chosen = [recipes[f] for f in rows["formulation_id"]]
+    props = rows["property"].tolist()
+    whole = tiny_model.predict(chosen, props, standardised=True)
+    calls = [i.numpy() for _, i in forward_calls(torch.tensor([len(r[0]) for r in chosen]))]
+    assert len(calls) >= 4
+    for index in calls:
+        piece = tiny_model.predict([chosen[i] for i in index], [props[i] for i in index],
+                                   standardised=True)
+        np.testing.assert_array_equal(piece, whole[index])

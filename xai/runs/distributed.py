@@ -1,21 +1,22 @@
 """Predictions and attributions partitioned across processes or machines.
 
-``xai predict`` and ``xai explain`` cut their cases into contiguous chunks and run them through
+``xai predict`` and ``xai explain`` cut their cases into chunks and run them through
 :func:`xai.runs.partition.run_chunks`: ``jobs`` local processes (joblib's loky backend) or the
 workers of a dask.distributed cluster. A worker receives the checkpoint as bytes (the files of
 its folder, by relative path), writes them to a temporary folder and loads them with the normal
 loader (:func:`models.checkpoint.load_model`, which never unpickles); only our own chunk objects
 travel pickled (a model extended in memory travels as the files it saves to). Nothing a chunk
-computes depends on the other chunks or on the worker: a prediction depends on its recipe alone
-(``models.training.predict_samples`` runs every recipe in a forward call of a shape fixed by its
-length) and intervals and flags are computed row by row, attributions are computed in chunks
-of ``CHUNK_CASES`` cases whatever the number of workers (one process runs the same chunks in
-turn) and Shapley sampling draws from a generator per case, so the results equal a single
-process's to the bit (with equal thread counts).
+computes depends on the other chunks or on the worker: predictions are cut into chunks between
+the forward calls one process would make (``models.training.forward_calls``), so every row runs
+in the same call at the same row, and intervals and flags are computed row by row;
+attributions are computed in chunks of ``CHUNK_CASES`` cases whatever the number of workers
+(one process runs the same chunks in turn) and Shapley sampling draws from a generator per
+case, so the results equal a single process's to the bit (with equal thread counts).
 
-Why fixed chunks for attributions: the batched float32 kernels are not batch-invariant, so the
-same case computed beside different cases can differ in the last bits (about 1e-9 in model
-units); with the chunks fixed, every case is always computed beside the same cases.
+Why fixed chunks: the batched float32 kernels are not batch-invariant, so the same case
+computed beside different cases, or at another row of a call, can differ in the last bits
+(about 1e-9 in model units); with the chunks fixed, every case is always computed beside the
+same cases at the same row.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 CHUNKS_PER_JOB = 4  # several chunks per worker even out predictions' chunks
 CHUNK_CASES = 256  # attributions: cases per chunk, the same for any number of workers
-PREDICT_BATCH = 1024  # rows: prediction chunks are whole multiples of it
 PARTITIONED_METHODS = ("ig", "shapley")  # the reference methods seed by row: they run here
 
 
@@ -122,23 +122,35 @@ def _predict_chunk(chunk: _PredictChunk) -> pd.DataFrame:
 def predict_partitioned(model: ModelFiles, recipes: Mapping[str, tuple], rows: pd.DataFrame,
                         partition: Partition, *, coverage: float | None = None) -> pd.DataFrame:
     """:func:`models.calibration.predict_table` of ``rows`` (``formulation_id, property``;
-    ``recipes`` by formulation id) in chunks of whole multiples of :data:`PREDICT_BATCH` rows:
-    the predictions, the members' spread, the intervals at ``coverage`` and the applicability flags,
-    the same table as one call (every column is computed row by row)."""
+    ``recipes`` by formulation id) in chunks of whole forward calls: the predictions, the
+    members' spread, the intervals at ``coverage`` and the applicability flags, the same table
+    as one call.
+
+    Each chunk holds the rows of consecutive calls of ``models.training.forward_calls``, in
+    their order, so a worker runs every row in the call and at the row one process would (a
+    prediction can depend on its row in a call); intervals and flags are computed row by row.
+    """
+    import torch
+
+    from models.training import forward_calls
+
     rows = rows.reset_index(drop=True)
-    n_batches = -(-len(rows) // PREDICT_BATCH)
-    bounds = [(a * PREDICT_BATCH, min(b * PREDICT_BATCH, len(rows)))
-              for a, b in chunk_bounds(n_batches, partition.n_chunks)]
-    chunks = []
-    for a, b in bounds:
-        part = rows.iloc[a:b].reset_index(drop=True)
+    lengths = torch.as_tensor([len(recipes[f][0]) for f in rows["formulation_id"]],
+                              dtype=torch.long)
+    calls = [index.numpy() for _, index in forward_calls(lengths)]
+    order, chunks = [], []
+    for a, b in chunk_bounds(len(calls), partition.n_chunks):
+        index = np.concatenate(calls[a:b])
+        order.append(index)
+        part = rows.iloc[index].reset_index(drop=True)
         chunks.append(_PredictChunk(model, {f: recipes[f] for f in part["formulation_id"]}, part,
                                     coverage, partition.threads))
     if not chunks:  # no rows: the empty table with its columns
         return _predict_chunk(_PredictChunk(model, {}, rows, coverage, None))
     parts = run_chunks(_predict_chunk, chunks, jobs=partition.jobs,
                        scheduler=partition.scheduler)
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    return table.iloc[np.argsort(np.concatenate(order))].reset_index(drop=True)
 
 
 # ---- explain ----------------------------------------------------------------------------------

@@ -50,10 +50,7 @@ def scheduler():
         yield cluster.scheduler_address
 
 
-def test_predict_with_jobs_and_scheduler_writes_the_same_file(trained, scheduler, monkeypatch):
-    import xai.runs.distributed as d
-
-    monkeypatch.setattr(d, "PREDICT_BATCH", 16)  # chunks of a few batches each
+def test_predict_with_jobs_and_scheduler_writes_the_same_file(trained, scheduler):
     root, _, _ = trained
     base = ["--model", root / "model", "--data", root / "data", "--quiet"]
     outputs = {}
@@ -110,14 +107,11 @@ def test_explain_with_jobs_and_scheduler_writes_the_same_attributions(trained, s
 
 
 def test_predict_keeps_intervals_flags_and_unseen_ingredients_on_workers(tmp_path, scheduler,
-                                                                         monkeypatch,
                                                                          unseen_setup):
     """An ensemble's spread, intervals and flags, and an unseen ingredient the folder
     describes (the workers load the extended model), are the same on workers as here."""
-    import xai.runs.distributed as d
     from xai.cli import main
 
-    monkeypatch.setattr(d, "PREDICT_BATCH", 16)
     data, model, new = unseen_setup
     for folder in (data, new):
         outputs = {}

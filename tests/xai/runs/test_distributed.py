@@ -4,6 +4,7 @@ one process's, to the bit."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from models.checkpoint import save_model
 from xai.absence import Absence
@@ -74,7 +75,6 @@ def test_model_files_refuse_names_that_leave_the_folder():
 
 def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_files, cluster,
                                               monkeypatch):
-    import xai.runs.distributed as d
     from models.calibration import predict_table
 
     recipes = tiny_dataset.recipes()
@@ -83,8 +83,10 @@ def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_fi
     np.testing.assert_array_equal(
         expected["prediction"],
         tiny_model.predict([recipes[f] for f in rows["formulation_id"]], rows["property"]))
-    # chunks of 64 rows: one process predicts them beside rows of other chunks
-    monkeypatch.setattr(d, "PREDICT_BATCH", 64)
+    # several chunks (6 forward calls of the tiny set's rows; one length fills two calls)
+    from models.training import forward_calls
+    lengths = torch.as_tensor([len(recipes[f][0]) for f in rows["formulation_id"]])
+    assert len(forward_calls(lengths)) >= 4
     for partition in (Partition(jobs=2, threads=1),
                       Partition(jobs=2, scheduler=cluster, threads=1)):
         got = predict_partitioned(model_files, recipes, rows, partition)
@@ -93,11 +95,10 @@ def test_predict_in_chunks_equals_one_process(tiny_model, tiny_dataset, model_fi
     assert list(empty.columns) == list(expected.columns) and len(empty) == 0
 
 
-def test_intervals_and_flags_in_chunks_equal_one_process(tiny_model, tiny_dataset, monkeypatch):
+def test_intervals_and_flags_in_chunks_equal_one_process(tiny_model, tiny_dataset):
     """A calibrated model with an applicability domain: lower, upper and flags too."""
     import copy
 
-    import xai.runs.distributed as d
     from models.calibration import attach_trust, predict_table, split_calibration
 
     model = copy.deepcopy(tiny_model)
@@ -106,7 +107,6 @@ def test_intervals_and_flags_in_chunks_equal_one_process(tiny_model, tiny_datase
                  coverage_table_=table)
     recipes = tiny_dataset.recipes()
     rows = tiny_dataset.measurements[["formulation_id", "property"]].drop_duplicates()
-    monkeypatch.setattr(d, "PREDICT_BATCH", 16)
     expected = predict_table(model, recipes, rows, coverage=0.8)
     assert {"lower", "upper", "flags"} <= set(expected.columns)
     got = predict_partitioned(ModelFiles.of(model), recipes, rows, Partition(jobs=2, threads=1),
