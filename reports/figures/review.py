@@ -15,7 +15,7 @@ import numpy as np
 
 from reports.figures.base import METHOD_COLOURS, NEUTRAL, WIDE, cut
 from reports.figures.draw import waterfall_steps
-from reports.figures.svg import Scale, Svg, data_range, text_width
+from reports.figures.svg import MARGIN, Scale, Svg, data_range, text_width
 from reports.palette import Palette
 
 UNITS = "model units"
@@ -25,7 +25,6 @@ TITLE_SIZE = 8  # pt, the panel titles
 # between panels as a share of a panel's width) and in inches (bottom and top margins)
 LEFT, RIGHT, GAP = 0.2, 0.98, 0.62
 BOTTOM_IN, TOP_IN, TOP_TITLED_IN = 0.55, 0.65, 0.8
-MARGIN_ROWS = 0.05  # matplotlib's data margins, around the rows of bars
 
 
 def review_figure(names: Sequence[str], ig: Sequence[float | None],
@@ -58,8 +57,7 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
                             top=top, width=30)
     ends = [*steps.left, *(a + b for a, b in zip(steps.left, steps.width, strict=True)), 0.0]
     scale = Scale(*data_range(ends, sticky=steps.left), x0, x0 + panel)
-    rows = _rows(len(steps.labels), plot_top, plot_bottom)
-    pitch = rows[1] - rows[0] if len(rows) > 1 else plot_bottom - plot_top
+    rows, pitch = _rows(len(steps.labels), plot_top, plot_bottom)
     for k, y in enumerate(rows):
         start, step = steps.left[k], steps.width[k]
         end = start + step
@@ -74,8 +72,7 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
     x1 = x0 + panel * (1 + GAP)
     scale = Scale(*data_range([0.0, *grad[shown], *phi[shown]], sticky=[0.0]), x1,
                   x1 + panel)
-    rows = _rows(len(shown), plot_top, plot_bottom)
-    pitch = rows[1] - rows[0] if len(rows) > 1 else plot_bottom - plot_top
+    rows, pitch = _rows(len(shown), plot_top, plot_bottom)
     for i, y in zip(shown, rows, strict=True):
         for method, values, offset in (("Shapley", phi, -0.2), ("IG", grad, 0.2)):
             value = values[i]
@@ -93,14 +90,12 @@ def review_figure(names: Sequence[str], ig: Sequence[float | None],
     return svg.markup()
 
 
-def _rows(n: int, top: float, bottom: float) -> list[float]:
-    """Centres of ``n`` rows from ``top`` to ``bottom``, with matplotlib's 5 % margins."""
-    if n == 0:
-        return []
-    pitch = (bottom - top) / (n * (1 + 2 * MARGIN_ROWS))
-    first = top + pitch * (MARGIN_ROWS * n + 0.5)
-    return [first + k * pitch for k in range(n)]
-
+def _rows(n: int, top: float, bottom: float) -> tuple[list[float], float]:
+    """Centres of ``n`` rows from ``top`` to ``bottom`` with matplotlib's data margins, and
+    the distance between them."""
+    pitch = (bottom - top) / (max(n, 1) * (1 + 2 * MARGIN))
+    first = top + pitch * (MARGIN * n + 0.5)
+    return [first + k * pitch for k in range(n)], pitch
 
 
 def _frame(svg: Svg, scale: Scale, top: float, bottom: float, label: str) -> None:
