@@ -5,10 +5,12 @@ import pytest
 from scipy import stats
 
 from xai.stats import (
+    bootstrap_intervals,
     empirical_pvalue,
     finite_mean,
     mean_difference_interval,
     mean_interval,
+    mean_intervals,
     rmse_difference_interval,
     sign_flip_pvalue,
     t_interval,
@@ -119,3 +121,48 @@ def test_bootstrap_interval_does_not_depend_on_the_batch():
                             method="BCa", rng=np.random.default_rng(7), batch=None)
     assert (ours.low, ours.high) == (whole.confidence_interval.low,
                                      whole.confidence_interval.high)
+
+
+def test_intervals_computed_together_equal_one_scipy_call_each():
+    """Samples of equal length share a call; each interval is still, to the bit, scipy's for
+    that sample alone, also with tied values (where a last-bit difference in a resampled mean
+    moves a BCa bound by a whole step), and with NaN-dropping, constant and short samples."""
+    rng = np.random.default_rng(5)
+    samples = [np.round(rng.normal(size=8), 1) for _ in range(12)]  # many ties
+    samples += [rng.exponential(size=30) for _ in range(3)]
+    samples += [np.r_[rng.normal(size=11), np.nan],  # 11 pairs after the NaN: joins no group
+                np.full(9, 2.5), np.array([1.0]), np.zeros(0)]
+    together = mean_intervals(samples, seed=3)
+    for values, ours in zip(samples, together, strict=True):
+        alone = mean_interval(values, seed=3)
+        assert (ours.method, ours.n, ours.estimate) == (alone.method, alone.n, alone.estimate)
+        assert (ours.low, ours.high) == (alone.low, alone.high) or math.isnan(alone.low)
+        if alone.method == "bootstrap-bca":
+            reference = stats.bootstrap((values[np.isfinite(values)],), np.mean,
+                                        n_resamples=2000, vectorized=True, method="BCa",
+                                        rng=np.random.default_rng(3))
+            assert (ours.low, ours.high) == (reference.confidence_interval.low,
+                                             reference.confidence_interval.high)
+    assert [i.method for i in together[-4:]] == ["bootstrap-bca", "constant", "none", "none"]
+
+
+def test_paired_intervals_computed_together_keep_pairs_and_fall_back_alone():
+    """Pairs stay together; a case whose BCa bounds are not finite (every resampled RMSE
+    difference is 0) falls back to the percentile interval without moving the others."""
+    rng = np.random.default_rng(6)
+    pairs = [(rng.normal(size=2), rng.normal(size=2)) for _ in range(3)]
+    pairs.insert(1, (np.array([-1.0, 1.0]), np.array([1.0, 1.0])))
+
+    def rmse_difference(a, b, axis=-1):
+        return np.sqrt(np.mean(a**2, axis=axis)) - np.sqrt(np.mean(b**2, axis=axis))
+
+    together = bootstrap_intervals(pairs, rmse_difference, seed=2)
+    assert [i.method for i in together] == ["bootstrap-bca", "bootstrap-percentile",
+                                            "bootstrap-bca", "bootstrap-bca"]
+    for (a, b), ours in zip(pairs, together, strict=True):
+        method = "BCa" if ours.method == "bootstrap-bca" else "percentile"
+        reference = stats.bootstrap((a, b), rmse_difference, n_resamples=2000, paired=True,
+                                    vectorized=True, method=method,
+                                    rng=np.random.default_rng(2))
+        assert (ours.low, ours.high) == (reference.confidence_interval.low,
+                                         reference.confidence_interval.high)

@@ -37,7 +37,7 @@ from models.modes import evaluation
 from models.trained import TrainedModel
 from xai.cases import Cases, make_cases
 from xai.representation.substitution_summary import ALPHA, headline
-from xai.stats import empirical_pvalue, finite_mean, mean_interval
+from xai.stats import Interval, empirical_pvalue, finite_mean, mean_intervals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -246,6 +246,10 @@ class _Context:
     def vector(self, code: str) -> np.ndarray:
         return self.table[self.encoder.ingredient_id(code) - 1]
 
+    def distance(self, a: str, b: str) -> float:
+        """L2 distance between two ingredients' vectors; NaN without a donor (``b`` empty)."""
+        return float(np.linalg.norm(self.vector(b) - self.vector(a))) if b else float("nan")
+
 
 def _expert_swaps(
     dataset: Dataset, vocabulary: Sequence[str], trained: set[str], here: Counter
@@ -341,19 +345,22 @@ def _run_ingredient(
         averaged = {key: np.mean([v[key] for v in randoms], axis=0) for key in randoms[0]}
         averaged["abs_change"] = np.mean([np.abs(v["change"]) for v in randoms], axis=0)
         entries.append(("random", "", averaged, len(randoms)))
+    # every interval of this ingredient in one go: those of equal length share their resamples
+    cells = [(entry, p, props == p) for entry in entries for p in prop_names]
+    intervals = iter(mean_intervals(
+        [sample for (_, _, v, _), _, here in cells
+         for sample in (v["change"][here], v["error_change"][here & measured])],
+        n_resamples=ctx.n_bootstrap, seed=seed))
+    for (kind, b, v, n_donors), p, here in cells:
+        rows.append(_swap_row(a, b, kind, p, v, here, measured, ctx.distance(a, b), n_donors,
+                              null[p] if kind != "random" else np.zeros(0),
+                              next(intervals), next(intervals)))
     for kind, b, v, n_donors in entries:
-        abs_change = v.get("abs_change", np.abs(v["change"]))
-        distance = float(np.linalg.norm(ctx.vector(b) - ctx.vector(a))) if b else float("nan")
-        for p in prop_names:
-            here = props == p
-            rows.append(_swap_row(a, b, kind, p, v, abs_change, here, measured, distance,
-                                  n_donors, null[p] if kind != "random" else np.zeros(0),
-                                  ctx.n_bootstrap, seed))
-        pooled_abs = float(np.mean(abs_change))
+        pooled_abs = float(np.mean(v.get("abs_change", np.abs(v["change"]))))
         pooled.append({
             "ingredient": a, "donor_kind": kind, "donor": b, "n_donors": n_donors,
             "n_cases": len(sub), "n_recipes": len(set(sub.formulation_ids)),
-            "distance": distance, "mean_abs_change": pooled_abs,
+            "distance": ctx.distance(a, b), "mean_abs_change": pooled_abs,
             "error_change": finite_mean(v["error_change_z"][measured]),
             "p_value": empirical_pvalue(pooled_abs, null_pooled) if kind != "random"
             else float("nan"),
@@ -362,13 +369,13 @@ def _run_ingredient(
 
 
 def _swap_row(
-    a: str, b: str, kind: str, prop: str, v: dict[str, np.ndarray], abs_change: np.ndarray,
-    here: np.ndarray, measured: np.ndarray, distance: float, n_donors: int, null: np.ndarray,
-    n_bootstrap: int, seed: int,
+    a: str, b: str, kind: str, prop: str, v: dict[str, np.ndarray], here: np.ndarray,
+    measured: np.ndarray, distance: float, n_donors: int, null: np.ndarray, change: Interval,
+    error: Interval,
 ) -> SwapResult:
-    change = mean_interval(v["change"][here], n_resamples=n_bootstrap, seed=seed)
-    error = mean_interval(v["error_change"][here & measured], n_resamples=n_bootstrap, seed=seed)
-    mean_abs = float(np.mean(abs_change[here]))
+    """One (ingredient, donor, property) row; ``change`` and ``error`` are the intervals of the
+    mean prediction change and error change over the property's cases."""
+    mean_abs = float(np.mean(v.get("abs_change", np.abs(v["change"]))[here]))
     return SwapResult(
         ingredient=a, donor=b, donor_kind=kind, property=prop, n_cases=int(here.sum()),
         n_measured=int((here & measured).sum()), n_donors=n_donors, distance=distance,
