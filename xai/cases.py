@@ -72,18 +72,33 @@ def make_cases(
     """Encode cases for ``formulation_ids``.
 
     With ``properties``, every formulation is paired with every listed property; without, with
-    each property measured on it. The balance ingredient is ``balance_ingredient`` when given,
-    else the one ``absence`` names (``Absence.balance("water")``), else the one named in the
-    dataset's ``truth.json`` when there is one.
+    each property measured on it (:func:`case_pairs`). The balance ingredient is
+    ``balance_ingredient`` when given, else the one ``absence`` names
+    (``Absence.balance("water")``), else the one named in the dataset's ``truth.json`` when
+    there is one.
     """
-    if balance_ingredient is None and absence is not None:
-        balance_ingredient = absence.balance_ingredient
-    if balance_ingredient is None and dataset.truth:
-        balance_ingredient = dataset.truth.get("balance_ingredient")
+    pairs = case_pairs(model, dataset, formulation_ids, properties)
+    return encode_cases(model, dataset.recipes(),
+                        list(zip(pairs["formulation_id"], pairs["property"], strict=True)),
+                        measured=pairs["measured"].to_numpy(),
+                        balance_ingredient=balance_for(dataset, absence, balance_ingredient))
+
+
+def case_pairs(
+    model: TrainedModel,
+    dataset: Dataset,
+    formulation_ids: Sequence[str],
+    properties: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The (``formulation_id``, ``property``) pairs :func:`make_cases` encodes, in its order,
+    with ``measured``, the pair's mean measured value (NaN where it was not measured). Cheap
+    beside encoding, so a caller can choose among many pairs and encode only those it keeps."""
     recipes = dataset.recipes()
     missing = [f for f in formulation_ids if f not in recipes]
     if missing:
         raise ValueError(f"unknown formulations: {missing[:10]}")
+    wanted = dataset.measurements[dataset.measurements["formulation_id"].isin(
+        set(formulation_ids))]
     if properties is not None:
         unknown = sorted(set(properties) - set(model.properties))
         if unknown:
@@ -91,14 +106,22 @@ def make_cases(
         pairs = pd.DataFrame([(f, p) for f in formulation_ids for p in properties],
                              columns=["formulation_id", "property"])
     else:
-        wanted = dataset.measurements[dataset.measurements["formulation_id"].isin(
-            set(formulation_ids))]
         pairs = wanted[["formulation_id", "property"]].drop_duplicates().reset_index(drop=True)
         pairs = pairs[pairs["property"].isin(model.properties)].reset_index(drop=True)
-    means = dataset.measurements.groupby(["formulation_id", "property"])["value"].mean()
-    measured = np.array([means.get((f, p), np.nan) for f, p in pairs.itertuples(index=False)])
-    return encode_cases(model, recipes, list(pairs.itertuples(index=False, name=None)),
-                        measured=measured, balance_ingredient=balance_ingredient)
+    means = wanted.groupby(["formulation_id", "property"], sort=False)["value"].mean()
+    keys = pd.MultiIndex.from_frame(pairs[["formulation_id", "property"]])
+    return pairs.assign(measured=means.reindex(keys).to_numpy(dtype=np.float64))
+
+
+def balance_for(dataset: Dataset, absence: Absence | None = None,
+                balance_ingredient: str | None = None) -> str | None:
+    """The balance ingredient of :func:`make_cases`: ``balance_ingredient``, else the one
+    ``absence`` names, else the one in the dataset's ``truth.json``, else None."""
+    if balance_ingredient is None and absence is not None:
+        balance_ingredient = absence.balance_ingredient
+    if balance_ingredient is None and dataset.truth:
+        balance_ingredient = dataset.truth.get("balance_ingredient")
+    return balance_ingredient
 
 
 def encode_cases(

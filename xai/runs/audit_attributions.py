@@ -23,7 +23,7 @@ from xai.attention.maps import AttentionSummary, attention_maps
 from xai.attribution.interactions import Interactions
 from xai.attribution.results import Attribution
 from xai.attribution.shapley import shapley_interactions
-from xai.cases import Cases, make_cases
+from xai.cases import Cases, balance_for, case_pairs, encode_cases
 from xai.checks.stability import (
     NEGLIGIBLE_SHARE,
     member_stability,
@@ -71,25 +71,31 @@ def select_cases(
     else:
         pool, ids = "all measured formulations", [f for f in dataset.formulation_ids
                                                    if f in measured]
-    everything = make_cases(model, dataset, ids, absence=absence)
+    # every candidate pair is listed, only the chosen ones encoded
+    pairs = case_pairs(model, dataset, ids)
+    formulations = pairs["formulation_id"].to_numpy(dtype=object)
     rng = np.random.default_rng(seed)
-    unique = list(dict.fromkeys(everything.formulation_ids))
+    unique = list(dict.fromkeys(formulations))
     n_review = min(review_formulations, len(unique))
     chosen = sorted(rng.choice(len(unique), size=n_review, replace=False).tolist())
     review_ids = tuple(unique[i] for i in chosen)
-    in_review = np.isin(np.asarray(everything.formulation_ids, dtype=object), review_ids)
+    in_review = np.isin(formulations, review_ids)
     review = np.flatnonzero(in_review)[:max_cases]
     others = np.flatnonzero(~in_review)
     room = max(max_cases - len(review), 0)
     extra = np.sort(rng.choice(others, size=min(room, len(others)), replace=False))
     rows = np.concatenate([review, extra]).astype(np.int64)
-    cases = everything.select(rows)
+    picked = pairs.iloc[rows]
+    cases = encode_cases(model, dataset.recipes(),
+                         list(zip(picked["formulation_id"], picked["property"], strict=True)),
+                         measured=picked["measured"].to_numpy(),
+                         balance_ingredient=balance_for(dataset, absence))
     kept = set(cases.formulation_ids[: len(review)])
     return Selection(
         cases=cases,
         review_ids=tuple(f for f in review_ids if f in kept),
         review_rows=np.arange(len(review)),
-        n_candidates=len(everything),
+        n_candidates=len(pairs),
         pool=pool,
     )
 
