@@ -187,7 +187,8 @@ def run_audit(
 def _reference_check(model: TrainedModel, cases: Cases, result: ExplainResult,
                      settings: AuditSettings) -> dict:
     """Our Shapley values and Integrated Gradients on a seeded sample of the cases against
-    shap's ExactExplainer and captum's IntegratedGradients, under the same absence."""
+    shap's KernelExplainer on every coalition (exact values) and captum's IntegratedGradients,
+    under the same absence."""
     from xai.checks.reference import reference_check
 
     if settings.reference_cases < 1:

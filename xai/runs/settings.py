@@ -119,7 +119,8 @@ class AuditSettings:
     the explained cases); ``attention_samples`` recipes get attention maps;
     ``represent_formulations`` caps the recipes of the substitution experiments. The reference
     check compares a seeded sample of ``reference_cases`` cases of at most
-    ``reference_max_players`` players with ``shap.ExactExplainer`` and with
+    ``reference_max_players`` players with ``shap.KernelExplainer`` on every coalition (exact
+    values) and with
     ``captum.attr.IntegratedGradients`` at ``reference_ig_steps`` Gauss-Legendre steps.
     """
 

@@ -97,7 +97,7 @@ def test_reference_check_reports_both_references():
                             ig_steps=256, seed=1)
     assert set(check) == {"shap", "captum"}
     shap, captum = check["shap"], check["captum"]
-    assert shap["reference"] == "shap.ExactExplainer"
+    assert shap["reference"] == "shap.KernelExplainer (every coalition)"
     assert captum["reference"] == "captum.attr.IntegratedGradients" and captum["n_steps"] == 256
     for entry in (shap, captum):
         assert entry["absence"] == "balance" and entry["n_cases"] == 3
