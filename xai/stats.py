@@ -76,9 +76,9 @@ def bootstrap_intervals(
     """:func:`bootstrap_interval` of each entry of ``cases``, with the same seed.
 
     With one seed the resamples depend only on the number of pairs, so the entries of equal
-    length share one row-vectorised scipy call: each gets the interval its own call would give
-    (equal to float rounding), at a fraction of the cost when there are many (a substitution
-    experiment computes thousands).
+    length share one row-vectorised scipy call: each gets, to the bit, the interval its own
+    call gives, at a fraction of the cost when there are many (a substitution experiment
+    computes thousands).
     """
     out: list[Interval | None] = [None] * len(cases)
     groups: dict[int, list[tuple[int, float, list[np.ndarray]]]] = {}
@@ -128,8 +128,7 @@ def _bootstrap_group(
             warnings.simplefilter("ignore")  # degenerate BCa: handled by the fallback
             result = stats.bootstrap(
                 data, _row_by_row(statistic), n_resamples=n_resamples, paired=True,
-                vectorized=True,
-                axis=-1, confidence_level=confidence, method=method,
+                vectorized=True, axis=-1, confidence_level=confidence, method=method,
                 rng=np.random.default_rng(seed), batch=_batch(n_resamples, n * len(pending)),
             )
         lows = np.atleast_1d(result.confidence_interval.low)

@@ -120,8 +120,8 @@ class AuditSettings:
     ``represent_formulations`` caps the recipes of the substitution experiments. The reference
     check compares a seeded sample of ``reference_cases`` cases of at most
     ``reference_max_players`` players with ``shap.KernelExplainer`` on every coalition (exact
-    values) and with
-    ``captum.attr.IntegratedGradients`` at ``reference_ig_steps`` Gauss-Legendre steps.
+    values) and with ``captum.attr.IntegratedGradients`` at ``reference_ig_steps``
+    Gauss-Legendre steps.
     """
 
     explain: ExplainSettings = field(default_factory=_audit_explain)
