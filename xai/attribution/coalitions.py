@@ -38,6 +38,12 @@ SPLIT_PLAYERS = 12
 bounded, and on 2 cores it measured fastest (18 players: 0.79 s against 0.94 s in parts of 2^14
 and 1.6 s in parts of 2^10)."""
 
+SUBSETS_PER_COALITION = 4
+"""Subsets the every-subset pass takes per call for each full-width coalition of ``batch_size``:
+a subset holds only its present tokens (about half a recipe's, unpadded) where a padded forward
+holds every slot, and larger calls spread the pass's Python overhead thinner. On 2 cores 1,000
+recipes of 10 players took 1.7 s at 4 (32 recipes, 32,768 subsets a call) against 2.2 s at 1."""
+
 
 @dataclass(frozen=True)
 class SubsetGame:
@@ -304,7 +310,7 @@ class _EverySubset:
                         on_done(1)
                 continue
             absent = ~subset_members(n)
-            step = max(1, batch_size // 2**n)
+            step = max(1, SUBSETS_PER_COALITION * batch_size // 2**n)
             for start in range(0, len(group), step):
                 part = group[start:start + step]
                 players = [slots[r] for r in part]

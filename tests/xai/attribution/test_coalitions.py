@@ -75,8 +75,8 @@ def test_every_subset_at_once_equals_the_plain_forward(split, absence, monkeypat
     assert isinstance(game, SubsetGame)
     slots = player_slots(cases, Absence(absence))
     done = []
-    got = enumerate_values(game, slots, [0, 1, 2, 4], cases.ids.shape[1], batch_size=32,
-                           on_done=done.append)  # two cases of 4 players per pass
+    got = enumerate_values(game, slots, [0, 1, 2, 4], cases.ids.shape[1], batch_size=8,
+                           on_done=done.append)  # two cases of 4 players per pass (8 x 4 / 16)
     assert sorted(got) == [0, 1, 2, 4] and sum(done) == 4
     plain = make_game(mixer, cases, absence, fast=False)
     for r, v in got.items():
