@@ -57,9 +57,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
                         "its deprecated name)")
     p.add_argument("--balance", metavar="INGREDIENT",
                    help="balance ingredient, e.g. water (default: from truth.json if any)")
-    p.add_argument("--formulations", nargs="+", metavar="ID",
+    p.add_argument("--formulations", nargs="+", action="extend", metavar="ID",
                    help="formulations to explain (default: see --split)")
-    p.add_argument("--property", nargs="+", dest="properties", metavar="P",
+    p.add_argument("--property", nargs="+", action="extend", dest="properties", metavar="P",
                    help="properties to explain (default: those measured on each formulation; "
                         "every property of the model where the folder has no measurements)")
     p.add_argument("--split", choices=("auto", "test", "all"), default="auto",

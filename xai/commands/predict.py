@@ -29,7 +29,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="checkpoint folder")
     p.add_argument("--data", type=Path, required=True, help="dataset folder")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    p.add_argument("--property", nargs="+", dest="properties", metavar="P",
+    p.add_argument("--property", nargs="+", action="extend", dest="properties", metavar="P",
                    help="properties to predict (default: those measured for each "
                         "formulation; every property of the model where the folder has no "
                         "measurements)")

@@ -46,6 +46,12 @@ def test_predict_writes_one_row_per_formulation_and_property(trained, tmp_path):
     assert list(preds.columns[:3]) == ["formulation_id", "property", "prediction"]
     assert len(preds) == 2 * 120
     assert preds["prediction"].notna().all()
+    # the option given twice adds up rather than keeping the last
+    again = tmp_path / "again.csv"
+    assert main(["predict", "--model", str(trained / "model"), "--data", str(trained / "data"),
+                 "--out", str(again), "--property", "ph", "--property", "stability",
+                 "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again, dtype={"formulation_id": str}), preds)
 
 
 def test_predict_defaults_to_the_measured_properties(trained, tmp_path):
