@@ -77,11 +77,8 @@ def make_cases(
     (``Absence.balance("water")``), else the one named in the dataset's ``truth.json`` when
     there is one.
     """
-    pairs = case_pairs(model, dataset, formulation_ids, properties)
-    return encode_cases(model, dataset.recipes(),
-                        list(zip(pairs["formulation_id"], pairs["property"], strict=True)),
-                        measured=pairs["measured"].to_numpy(),
-                        balance_ingredient=balance_for(dataset, absence, balance_ingredient))
+    return encode_pairs(model, dataset, case_pairs(model, dataset, formulation_ids, properties),
+                        absence=absence, balance_ingredient=balance_ingredient)
 
 
 def case_pairs(
@@ -113,15 +110,24 @@ def case_pairs(
     return pairs.assign(measured=means.reindex(keys).to_numpy(dtype=np.float64))
 
 
-def balance_for(dataset: Dataset, absence: Absence | None = None,
-                balance_ingredient: str | None = None) -> str | None:
-    """The balance ingredient of :func:`make_cases`: ``balance_ingredient``, else the one
-    ``absence`` names, else the one in the dataset's ``truth.json``, else None."""
+def encode_pairs(
+    model: TrainedModel,
+    dataset: Dataset,
+    pairs: pd.DataFrame,
+    *,
+    absence: Absence | None = None,
+    balance_ingredient: str | None = None,
+) -> Cases:
+    """Encode rows of :func:`case_pairs` (all of them or those a caller kept, in their order),
+    with the balance ingredient chosen as :func:`make_cases` does."""
     if balance_ingredient is None and absence is not None:
         balance_ingredient = absence.balance_ingredient
     if balance_ingredient is None and dataset.truth:
         balance_ingredient = dataset.truth.get("balance_ingredient")
-    return balance_ingredient
+    return encode_cases(model, dataset.recipes(),
+                        list(zip(pairs["formulation_id"], pairs["property"], strict=True)),
+                        measured=pairs["measured"].to_numpy(),
+                        balance_ingredient=balance_ingredient)
 
 
 def encode_cases(

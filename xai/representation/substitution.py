@@ -340,7 +340,8 @@ def _run_ingredient(
     null = {p: np.array([np.mean(np.abs(v["change"][props == p])) for v in randoms])
             for p in prop_names}
     null_pooled = np.array([np.mean(np.abs(v["change"])) for v in randoms])
-    entries = [(kind, b, v, 1) for (kind, b), v in changes.items() if kind != "random"]
+    entries = [(kind, b, {**v, "abs_change": np.abs(v["change"])}, 1)
+               for (kind, b), v in changes.items() if kind != "random"]
     if randoms:
         averaged = {key: np.mean([v[key] for v in randoms], axis=0) for key in randoms[0]}
         averaged["abs_change"] = np.mean([np.abs(v["change"]) for v in randoms], axis=0)
@@ -351,16 +352,17 @@ def _run_ingredient(
         [sample for (_, _, v, _), _, here in cells
          for sample in (v["change"][here], v["error_change"][here & measured])],
         n_resamples=ctx.n_bootstrap, seed=seed))
+    distance = {b: ctx.distance(a, b) for _, b, _, _ in entries}
     for (kind, b, v, n_donors), p, here in cells:
-        rows.append(_swap_row(a, b, kind, p, v, here, measured, ctx.distance(a, b), n_donors,
+        rows.append(_swap_row(a, b, kind, p, v, here, measured, distance[b], n_donors,
                               null[p] if kind != "random" else np.zeros(0),
                               next(intervals), next(intervals)))
     for kind, b, v, n_donors in entries:
-        pooled_abs = float(np.mean(v.get("abs_change", np.abs(v["change"]))))
+        pooled_abs = float(np.mean(v["abs_change"]))
         pooled.append({
             "ingredient": a, "donor_kind": kind, "donor": b, "n_donors": n_donors,
             "n_cases": len(sub), "n_recipes": len(set(sub.formulation_ids)),
-            "distance": ctx.distance(a, b), "mean_abs_change": pooled_abs,
+            "distance": distance[b], "mean_abs_change": pooled_abs,
             "error_change": finite_mean(v["error_change_z"][measured]),
             "p_value": empirical_pvalue(pooled_abs, null_pooled) if kind != "random"
             else float("nan"),
@@ -375,7 +377,7 @@ def _swap_row(
 ) -> SwapResult:
     """One (ingredient, donor, property) row; ``change`` and ``error`` are the intervals of the
     mean prediction change and error change over the property's cases."""
-    mean_abs = float(np.mean(v.get("abs_change", np.abs(v["change"]))[here]))
+    mean_abs = float(np.mean(v["abs_change"][here]))
     return SwapResult(
         ingredient=a, donor=b, donor_kind=kind, property=prop, n_cases=int(here.sum()),
         n_measured=int((here & measured).sum()), n_donors=n_donors, distance=distance,

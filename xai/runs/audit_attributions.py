@@ -23,7 +23,7 @@ from xai.attention.maps import AttentionSummary, attention_maps
 from xai.attribution.interactions import Interactions
 from xai.attribution.results import Attribution
 from xai.attribution.shapley import shapley_interactions
-from xai.cases import Cases, balance_for, case_pairs, encode_cases
+from xai.cases import Cases, case_pairs, encode_pairs
 from xai.checks.stability import (
     NEGLIGIBLE_SHARE,
     member_stability,
@@ -85,11 +85,7 @@ def select_cases(
     room = max(max_cases - len(review), 0)
     extra = np.sort(rng.choice(others, size=min(room, len(others)), replace=False))
     rows = np.concatenate([review, extra]).astype(np.int64)
-    picked = pairs.iloc[rows]
-    cases = encode_cases(model, dataset.recipes(),
-                         list(zip(picked["formulation_id"], picked["property"], strict=True)),
-                         measured=picked["measured"].to_numpy(),
-                         balance_ingredient=balance_for(dataset, absence))
+    cases = encode_pairs(model, dataset, pairs.iloc[rows], absence=absence)
     kept = set(cases.formulation_ids[: len(review)])
     return Selection(
         cases=cases,
